@@ -1,0 +1,3 @@
+// Table types for the campaigns domain. Owned by that domain; migrations in db/migrations/.
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface CampaignTables {}
