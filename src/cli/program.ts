@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { makeRunner, type Runner } from './context.ts';
 import { registerDbCommands } from './commands/db.ts';
 import { registerClientsCommands } from './commands/clients.ts';
+import { registerImportExportCommands } from './commands/import-export.ts';
 import { registerMailboxCommands } from './commands/mailbox.ts';
 import { registerTriageCommands } from './commands/triage.ts';
 import { registerTemplatesCommands } from './commands/templates.ts';
@@ -17,6 +18,7 @@ export function buildProgram(run: Runner = makeRunner()): Command {
     .exitOverride();
   registerDbCommands(program, run);
   registerClientsCommands(program, run);
+  registerImportExportCommands(program, run);
   registerMailboxCommands(program, run);
   registerTriageCommands(program, run);
   registerTemplatesCommands(program, run);
