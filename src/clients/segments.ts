@@ -1,0 +1,180 @@
+import { sql, type Kysely } from 'kysely';
+import type { Db } from '../db/database.ts';
+import type { Database } from '../db/schema.ts';
+import { defaultSegmentSettings, type SegmentSettings } from './segment-settings.ts';
+
+export type SegmentName =
+  | 'prospect' | 'new' | 'old'
+  | 'tier:key' | 'tier:major' | 'tier:normal' | 'tier:small'
+  | 'dormant' | 'order-anomaly' | 'narrow' | 'not-contacted-this-year';
+
+export interface ClientSegment {
+  readonly clientId: number;
+  readonly segment: SegmentName;
+  readonly reason: string;
+}
+
+export interface RefreshOptions {
+  /** The day segments are computed for (YYYY-MM-DD); default today (UTC). */
+  readonly asOf?: string;
+  /** Only this client (its tier still ranks it among all clients). */
+  readonly clientId?: number;
+}
+
+/**
+ * Every segment rule as one set-based SQL statement: (client_id, segment, reason).
+ * Computed in the database, not row by row, so 100,000 clients take seconds.
+ * Reasons are written for people, e.g. "median gap 41 days x 2.0 exceeded by 37 days".
+ */
+function segmentQuery(s: SegmentSettings, asOf: string, clientId: number | undefined) {
+  const keyCut = s.tierShares.key;
+  const majorCut = s.tierShares.key + s.tierShares.major;
+  const normalCut = majorCut + s.tierShares.normal;
+  const only = clientId === undefined ? sql`true` : sql`c.id = ${clientId}`;
+  return sql<{ client_id: number; segment: SegmentName; reason: string }>`
+WITH ord AS (
+  SELECT o.id, o.client_id, o.ordered_on, o.amount,
+         row_number() OVER (PARTITION BY o.client_id ORDER BY o.ordered_on DESC, o.id DESC) AS rn,
+         o.ordered_on - lag(o.ordered_on) OVER (PARTITION BY o.client_id ORDER BY o.ordered_on, o.id) AS gap
+  FROM orders o
+  WHERE o.status <> 'cancelled' AND o.ordered_on <= ${asOf}::date
+),
+stats AS (
+  SELECT client_id,
+         count(*)::int AS n_orders,
+         max(ordered_on) AS last_order,
+         percentile_cont(0.5) WITHIN GROUP (ORDER BY gap) FILTER (WHERE gap IS NOT NULL) AS median_gap,
+         coalesce(sum(amount) FILTER (WHERE ordered_on > ${asOf}::date - ${s.tierWindowDays}::int), 0) AS revenue,
+         avg(amount) FILTER (WHERE rn > 1) AS prior_avg_amount,
+         max(amount) FILTER (WHERE rn = 1) AS last_amount,
+         max(id) FILTER (WHERE rn = 1) AS last_order_id
+  FROM ord GROUP BY client_id
+),
+ranked AS (
+  SELECT client_id, revenue,
+         row_number() OVER (ORDER BY revenue DESC, client_id) AS rk,
+         count(*) OVER () AS total
+  FROM stats WHERE revenue > 0
+),
+cat AS (
+  SELECT o.client_id, coalesce(l.category, l.product) AS category,
+         count(DISTINCT o.id) FILTER (WHERE o.rn > 1) AS prior_orders_with,
+         sum(l.quantity) FILTER (WHERE o.rn > 1) / nullif(count(DISTINCT o.id) FILTER (WHERE o.rn > 1), 0) AS prior_avg_qty,
+         sum(l.quantity) FILTER (WHERE o.rn = 1) AS last_qty
+  FROM ord o JOIN order_lines l ON l.order_id = o.id
+  WHERE o.client_id IN (SELECT client_id FROM stats WHERE n_orders >= 2)
+  GROUP BY o.client_id, coalesce(l.category, l.product)
+),
+reach AS (
+  SELECT ct.client_id, array_agg(DISTINCT ct.department ORDER BY ct.department) AS depts
+  FROM contacts ct
+  WHERE ct.active AND ct.department IN ('purchasing','technical','customs')
+    AND EXISTS (SELECT 1 FROM contact_emails e WHERE e.contact_id = ct.id AND e.status <> 'invalid')
+  GROUP BY ct.client_id
+),
+touched AS (
+  SELECT DISTINCT client_id FROM touchpoints
+  WHERE occurred_at >= date_trunc('year', ${asOf}::date)::timestamptz AND occurred_at < (${asOf}::date + 1)::timestamptz
+),
+base AS (
+  SELECT c.id, c.marked_old, c.tier_override, coalesce(st.n_orders, 0) AS n, st.last_order, st.median_gap,
+         coalesce(st.revenue, 0) AS revenue, st.prior_avg_amount, st.last_amount, r.rk, r.total,
+         coalesce(rc.depts, ARRAY[]::text[]) AS depts
+  FROM clients c
+  LEFT JOIN stats st ON st.client_id = c.id
+  LEFT JOIN ranked r ON r.client_id = c.id
+  LEFT JOIN reach rc ON rc.client_id = c.id
+  WHERE ${only}
+)
+-- old / new / prospect
+SELECT id AS client_id,
+       CASE WHEN n >= ${s.oldAfterOrders}::int OR marked_old THEN 'old' WHEN n = 0 THEN 'prospect' ELSE 'new' END AS segment,
+       CASE WHEN n >= ${s.oldAfterOrders}::int THEN format('%s completed orders (old from %s)', n, ${s.oldAfterOrders}::int)
+            WHEN marked_old THEN format('marked old by hand (%s completed orders)', n)
+            WHEN n = 0 THEN 'no order yet'
+            ELSE format('%s completed order%s (old from %s)', n, CASE WHEN n = 1 THEN '' ELSE 's' END, ${s.oldAfterOrders}::int) END AS reason
+FROM base
+UNION ALL
+-- value tier by revenue rank
+SELECT id,
+       'tier:' || coalesce(tier_override,
+         CASE WHEN rk IS NULL THEN 'small'
+              WHEN rk <= ceil(total * ${keyCut}::float8) THEN 'key'
+              WHEN rk <= ceil(total * ${majorCut}::float8) THEN 'major'
+              WHEN rk <= ceil(total * ${normalCut}::float8) THEN 'normal'
+              ELSE 'small' END),
+       CASE WHEN tier_override IS NOT NULL THEN format('set by hand to %s', tier_override)
+            WHEN rk IS NULL THEN format('no revenue in the last %s days', ${s.tierWindowDays}::int)
+            ELSE format('revenue %s in the last %s days, rank %s of %s (top %s%%)',
+                        to_char(revenue, 'FM999G999G999G990D00'), ${s.tierWindowDays}::int, rk, total,
+                        to_char(100.0 * rk / total, 'FM990D0')) END
+FROM base
+UNION ALL
+-- dormant: an old client past its own usual interval
+SELECT id, 'dormant',
+       format('median gap %s days x %s exceeded by %s days (last order %s)',
+              round(greatest(median_gap, ${s.dormantMinIntervalDays}::int)::numeric, 0), to_char(${s.dormantFactor}::numeric, 'FM990.09'),
+              round(((${asOf}::date - last_order) - greatest(median_gap, ${s.dormantMinIntervalDays}::int) * ${s.dormantFactor}::float8)::numeric, 0),
+              to_char(last_order, 'YYYY-MM-DD'))
+FROM base
+WHERE (n >= ${s.oldAfterOrders}::int OR marked_old) AND median_gap IS NOT NULL
+  AND (${asOf}::date - last_order) > greatest(median_gap, ${s.dormantMinIntervalDays}::int) * ${s.dormantFactor}::float8
+UNION ALL
+-- order anomaly: the newest order against the client's history
+SELECT client_id, 'order-anomaly', string_agg(reason, '; ' ORDER BY ord, reason)
+FROM (
+  SELECT id AS client_id, 0 AS ord,
+         format('amount %s vs usual %s (-%s%%)', to_char(last_amount, 'FM999G999G999G990D00'), to_char(prior_avg_amount, 'FM999G999G999G990D00'),
+                round(100 * (1 - last_amount / prior_avg_amount))) AS reason
+  FROM base
+  WHERE n >= 2 AND prior_avg_amount > 0 AND last_amount < prior_avg_amount * (1 - ${s.anomalyDropShare}::float8)
+  UNION ALL
+  SELECT ca.client_id, 1,
+         format('%s quantity %s vs usual %s (-%s%%)', ca.category, ca.last_qty::float8, round(ca.prior_avg_qty, 2)::float8, round(100 * (1 - ca.last_qty / ca.prior_avg_qty)))
+  FROM cat ca JOIN base b ON b.id = ca.client_id
+  WHERE ca.last_qty IS NOT NULL AND ca.prior_avg_qty > 0 AND ca.last_qty < ca.prior_avg_qty * (1 - ${s.anomalyDropShare}::float8)
+  UNION ALL
+  SELECT ca.client_id, 2, format('%s missing (in %s of %s earlier orders)', ca.category, ca.prior_orders_with, b.n - 1)
+  FROM cat ca JOIN base b ON b.id = ca.client_id
+  WHERE ca.last_qty IS NULL AND b.n >= 3 AND ca.prior_orders_with >= (b.n - 1) * ${s.anomalyCategoryShare}::float8
+) a
+GROUP BY client_id
+UNION ALL
+-- breadth: enough orders to need more than one department reachable
+SELECT id, 'narrow',
+       format('%s orders, reachable in %s of purchasing/technical/customs (missing %s)', n, cardinality(depts),
+              array_to_string(ARRAY(SELECT d FROM unnest(ARRAY['purchasing','technical','customs']) d WHERE NOT d = ANY(depts)), ', '))
+FROM base
+WHERE n >= ${s.breadthAfterOrders}::int AND cardinality(depts) < 3
+UNION ALL
+SELECT id, 'not-contacted-this-year', format('no call, visit, meeting, gift or logged mail since %s', to_char(date_trunc('year', ${asOf}::date), 'YYYY-MM-DD'))
+FROM base
+WHERE id NOT IN (SELECT client_id FROM touched)
+`;
+}
+
+export function todayUtc(now: Date = new Date()): string {
+  return now.toISOString().slice(0, 10);
+}
+
+/** Recomputes client_segments (all clients, or one) in one transaction and returns the count written. */
+export async function refreshSegments(db: Db | Kysely<Database>, settings: SegmentSettings = defaultSegmentSettings, options: RefreshOptions = {}): Promise<number> {
+  const kysely = 'kysely' in db ? db.kysely : db;
+  const asOf = options.asOf ?? todayUtc();
+  return kysely.transaction().execute(async (trx) => {
+    if (options.clientId === undefined) await trx.deleteFrom('client_segments').execute();
+    else await trx.deleteFrom('client_segments').where('client_id', '=', options.clientId).execute();
+    const q = segmentQuery(settings, asOf, options.clientId);
+    const res = await sql`INSERT INTO client_segments (client_id, segment, reason) SELECT client_id, segment, reason FROM (${q}) seg`.execute(trx);
+    return Number(res.numAffectedRows ?? 0);
+  });
+}
+
+/** Computes segments without storing them. */
+export async function computeSegments(db: Db | Kysely<Database>, settings: SegmentSettings = defaultSegmentSettings, options: RefreshOptions = {}): Promise<ClientSegment[]> {
+  const kysely = 'kysely' in db ? db.kysely : db;
+  const res = await segmentQuery(settings, options.asOf ?? todayUtc(), options.clientId).execute(kysely);
+  return res.rows
+    .map((r) => ({ clientId: Number(r.client_id), segment: r.segment, reason: r.reason }))
+    .sort((a, b) => a.clientId - b.clientId || a.segment.localeCompare(b.segment));
+}
