@@ -11,9 +11,9 @@ function width(text: string): number {
 }
 
 /** A plain aligned table for people. */
-export function formatTable(rows: ReadonlyArray<Readonly<Record<string, unknown>>>, columns: ReadonlyArray<string>): string {
+export function formatTable<T extends object>(rows: ReadonlyArray<T>, columns: ReadonlyArray<string>): string {
   const cell = (v: unknown): string => (v === null || v === undefined ? '' : v instanceof Date ? v.toISOString() : Array.isArray(v) ? v.join(', ') : String(v)).replace(/[\r\n]+/g, ' ');
-  const data = rows.map((r) => columns.map((c) => cell(r[c])));
+  const data = rows.map((r) => columns.map((c) => cell((r as Record<string, unknown>)[c])));
   const widths = columns.map((c, i) => Math.max(width(c), ...data.map((r) => width(r[i] ?? ''))));
   const line = (cells: string[]): string => cells.map((t, i) => t + ' '.repeat(Math.max(0, (widths[i] ?? 0) - width(t)))).join('  ').trimEnd();
   return [line([...columns]), line(widths.map((w) => '-'.repeat(w))), ...data.map(line)].join('\n');

@@ -78,7 +78,7 @@ touched AS (
 ),
 base AS (
   SELECT c.id, c.marked_old, c.tier_override, coalesce(st.n_orders, 0) AS n, st.last_order, st.median_gap,
-         coalesce(st.revenue, 0) AS revenue, st.prior_avg_amount, st.last_amount, r.rk, r.total,
+         coalesce(st.revenue, 0) AS revenue, st.prior_avg_amount, st.last_amount, st.last_order_id, r.rk, r.total,
          coalesce(rc.depts, ARRAY[]::text[]) AS depts
   FROM clients c
   LEFT JOIN stats st ON st.client_id = c.id
@@ -137,6 +137,7 @@ FROM (
   SELECT ca.client_id, 2, format('%s missing (in %s of %s earlier orders)', ca.category, ca.prior_orders_with, b.n - 1)
   FROM cat ca JOIN base b ON b.id = ca.client_id
   WHERE ca.last_qty IS NULL AND b.n >= 3 AND ca.prior_orders_with >= (b.n - 1) * ${s.anomalyCategoryShare}::float8
+    AND EXISTS (SELECT 1 FROM order_lines ll WHERE ll.order_id = b.last_order_id) -- an order without lines says nothing of its categories
 ) a
 GROUP BY client_id
 UNION ALL
