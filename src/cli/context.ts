@@ -34,3 +34,11 @@ export function makeRunner(options: { out?: (line: string) => void; migrate?: bo
 
 /** Each domain's command file exports one of these. */
 export type RegisterCommands = (program: Command, run: Runner) => void;
+
+/**
+ * Finds or creates a top-level command group, so that two domains can add
+ * subcommands to one group (e.g. `import clients` and `import mail`).
+ */
+export function commandGroup(program: Command, name: string, description: string): Command {
+  return program.commands.find((c) => c.name() === name) ?? program.command(name).description(description);
+}
