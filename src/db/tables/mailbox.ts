@@ -82,6 +82,8 @@ export interface ThreadsTable {
   last_message_at: Timestamp | null;
   message_count: WithDefault<number>;
   gm_thrid: string | null;
+  /** Set when a late parent merged this thread into another (migration 0101); the row stays for references. */
+  merged_into: number | null;
   created_at: TimestampDefault;
   updated_at: TimestampDefault;
 }

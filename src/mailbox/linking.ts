@@ -1,0 +1,84 @@
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '../db/schema.ts';
+import { isFreemailDomain } from './freemail.ts';
+import { decideLink, domainCandidates, isUs, type LinkContext, type LinkDecision, type LinkParticipant } from './link-rules.ts';
+import { relayOf } from './relays.ts';
+
+/** Loads what decideLink needs for these external addresses. */
+export async function loadLinkContext(trx: Kysely<Database>, addresses: ReadonlyArray<string>, us: ReadonlySet<string>): Promise<LinkContext> {
+  const external = addresses.filter((a) => !isUs(a, us));
+  const contactsByAddress = new Map<string, { contactId: number; clientId: number }>();
+  const clientByDomain = new Map<string, number>();
+  if (external.length === 0) return { us, contactsByAddress, clientByDomain };
+  const contacts = await trx
+    .selectFrom('contact_emails')
+    .innerJoin('contacts', 'contacts.id', 'contact_emails.contact_id')
+    .select(['contact_emails.address_key', 'contact_emails.contact_id', 'contacts.client_id'])
+    .where('contact_emails.address_key', 'in', external)
+    .execute();
+  for (const c of contacts) contactsByAddress.set(c.address_key, { contactId: c.contact_id, clientId: c.client_id });
+  const domains = [...new Set(external.flatMap((a) => domainCandidates(a.slice(a.lastIndexOf('@') + 1))))].filter((d) => !isFreemailDomain(d) && !relayOf(d) && !us.has(d));
+  if (domains.length > 0) {
+    const owned = await trx.selectFrom('client_domains').select(['domain', 'client_id']).where('domain', 'in', domains).execute();
+    for (const o of owned) clientByDomain.set(o.domain, o.client_id);
+    // a domain all of whose known contacts belong to one client belongs to that client
+    const inferred = await trx
+      .selectFrom('contact_emails')
+      .innerJoin('contacts', 'contacts.id', 'contact_emails.contact_id')
+      .select(['contact_emails.domain', sql<number>`min(contacts.client_id)`.as('client_id')])
+      .where('contact_emails.domain', 'in', domains)
+      .groupBy('contact_emails.domain')
+      .having(sql<number>`count(DISTINCT contacts.client_id)`, '=', 1)
+      .execute();
+    for (const i of inferred) if (!clientByDomain.has(i.domain)) clientByDomain.set(i.domain, i.client_id);
+  }
+  return { us, contactsByAddress, clientByDomain };
+}
+
+/** Links (or re-links) threads to clients; manual links are kept. Returns the decisions. */
+export async function linkThreads(trx: Kysely<Database>, threadIds: ReadonlyArray<number>, us: ReadonlySet<string>): Promise<Map<number, LinkDecision>> {
+  const out = new Map<number, LinkDecision>();
+  if (threadIds.length === 0) return out;
+  const threads = await trx.selectFrom('threads').select(['id', 'participants', 'link_reason', 'client_id', 'contact_id', 'link_confidence', 'relay']).where('id', 'in', [...threadIds]).execute();
+  const senders = await trx
+    .selectFrom('messages')
+    .select(['thread_id', 'from_address', 'from_name', sql<number>`count(*)::int`.as('n')])
+    .where('thread_id', 'in', [...threadIds])
+    .groupBy(['thread_id', 'from_address', 'from_name'])
+    .execute();
+  const all = [...new Set(threads.flatMap((t) => t.participants))];
+  const ctx = await loadLinkContext(trx, all, us);
+  for (const t of threads) {
+    const sent = new Map<string, { n: number; name: string | null }>();
+    for (const s of senders) {
+      if (s.thread_id !== t.id || !s.from_address) continue;
+      const cur = sent.get(s.from_address);
+      sent.set(s.from_address, { n: (cur?.n ?? 0) + s.n, name: cur?.name ?? s.from_name });
+    }
+    const participants: LinkParticipant[] = t.participants.map((address) => ({ address, name: sent.get(address)?.name ?? null, sent: sent.get(address)?.n ?? 0 }));
+    const decision = decideLink(participants, ctx);
+    out.set(t.id, decision);
+    if (t.link_reason !== 'manual') {
+      const changed = t.client_id !== decision.clientId || t.contact_id !== decision.contactId || t.link_reason !== decision.reason || t.relay !== decision.relay;
+      if (changed) {
+        await trx
+          .updateTable('threads')
+          .set({ client_id: decision.clientId, contact_id: decision.contactId, link_reason: decision.reason, link_confidence: decision.confidence, relay: decision.relay, updated_at: new Date() })
+          .where('id', '=', t.id)
+          .execute();
+      }
+    } else if (t.relay !== decision.relay) {
+      await trx.updateTable('threads').set({ relay: decision.relay }).where('id', '=', t.id).execute();
+    }
+    const clientId = t.link_reason === 'manual' ? t.client_id : decision.clientId;
+    const suggestions = decision.suggestions.filter((s) => s.clientId === clientId);
+    for (const s of suggestions) {
+      await trx
+        .insertInto('suggested_contacts')
+        .values({ address: s.address, name: s.name, client_id: s.clientId, domain: s.domain, thread_id: t.id })
+        .onConflict((oc) => oc.column('address').doUpdateSet({ last_seen_at: new Date(), message_count: sql`suggested_contacts.message_count + 1`, name: sql`COALESCE(suggested_contacts.name, excluded.name)` }))
+        .execute();
+    }
+  }
+  return out;
+}
