@@ -1,0 +1,222 @@
+/**
+ * Handlebars helpers: formatting in the recipient's locale and time zone, salutations, plurals,
+ * small logic helpers, and the variant copy lookup. Each reads the render frame from options.data.
+ */
+import type HandlebarsNs from 'handlebars';
+import { DateTime } from 'luxon';
+import { salutation, timeOfDayGreeting, type ContactLike } from './salutation.ts';
+
+type Hbs = typeof HandlebarsNs;
+
+/** What every render passes in `options.data`. */
+export interface RenderFrame {
+  readonly locale: string;
+  readonly timeZone: string;
+  readonly now: Date;
+  /** True while rendering the plain-text part: helpers return no HTML. */
+  readonly textMode: boolean;
+  /** Static localized copy from the locale file's front matter (variants per holiday, month...). */
+  readonly copy: Readonly<Record<string, unknown>>;
+}
+
+interface HelperOptions {
+  readonly hash: Record<string, unknown>;
+  readonly data: { readonly root?: unknown } & Partial<RenderFrame>;
+  readonly name: string;
+  fn?: (ctx: unknown, opts?: unknown) => string;
+  inverse?: (ctx: unknown, opts?: unknown) => string;
+}
+
+function frame(options: HelperOptions): RenderFrame {
+  const d = options.data;
+  return {
+    locale: d.locale ?? 'en',
+    timeZone: d.timeZone ?? 'UTC',
+    now: d.now ?? new Date(),
+    textMode: d.textMode ?? false,
+    copy: d.copy ?? {},
+  };
+}
+
+/** Splits helper arguments: Handlebars passes the options object last. */
+function split(args: unknown[]): { params: unknown[]; options: HelperOptions } {
+  const options = args[args.length - 1] as HelperOptions;
+  return { params: args.slice(0, -1), options };
+}
+
+export class HelperError extends Error {}
+
+function need(value: unknown, helper: string, what: string): unknown {
+  if (value === undefined || value === null || value === '') throw new HelperError(`helper "${helper}": ${what} has no value`);
+  return value;
+}
+
+const numberFormats = new Map<string, Intl.NumberFormat>();
+function numberFormat(locale: string, opts: Intl.NumberFormatOptions): Intl.NumberFormat {
+  const key = `${locale}|${JSON.stringify(opts)}`;
+  let f = numberFormats.get(key);
+  if (!f) {
+    f = new Intl.NumberFormat(locale, opts);
+    numberFormats.set(key, f);
+  }
+  return f;
+}
+
+function toNumber(v: unknown, helper: string): number {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
+  if (!Number.isFinite(n)) throw new HelperError(`helper "${helper}": ${JSON.stringify(v)} is not a number`);
+  return n;
+}
+
+/** A date value: Date, ISO string, or 'YYYY-MM-DD' (a calendar date, no zone shift). */
+function toDateTime(v: unknown, f: RenderFrame, helper: string): DateTime {
+  need(v, helper, 'the date');
+  if (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v)) return DateTime.fromISO(v, { zone: 'UTC' }).setLocale(f.locale);
+  const dt = v instanceof Date ? DateTime.fromJSDate(v) : typeof v === 'number' ? DateTime.fromMillis(v) : DateTime.fromISO(String(v), { setZone: true });
+  if (!dt.isValid) throw new HelperError(`helper "${helper}": ${JSON.stringify(v)} is not a date`);
+  return dt.setZone(f.timeZone).setLocale(f.locale);
+}
+
+const DATE_STYLES: Record<string, Intl.DateTimeFormatOptions> = {
+  short: DateTime.DATE_SHORT,
+  medium: DateTime.DATE_MED,
+  long: DateTime.DATE_FULL,
+  full: DateTime.DATE_HUGE,
+  monthDay: { month: 'long', day: 'numeric' },
+  monthYear: { month: 'long', year: 'numeric' },
+};
+
+function isDateOnly(v: unknown): boolean {
+  return typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v);
+}
+
+function safeUrl(v: unknown): string {
+  const s = typeof v === 'string' ? v.trim() : '';
+  if (/^(https?:\/\/|mailto:|tel:)/i.test(s) && !/[\s<>"]/.test(s)) return s;
+  if (/^data:image\/(png|jpeg|gif|webp);base64,[a-z0-9+/=]+$/i.test(s)) return s;
+  return '#';
+}
+
+export function registerHelpers(hb: Hbs): string[] {
+  const helpers: Record<string, (...args: unknown[]) => unknown> = {
+    date(...args) {
+      const { params, options } = split(args);
+      const f = frame(options);
+      const style = typeof options.hash.style === 'string' ? options.hash.style : typeof params[1] === 'string' ? params[1] : 'long';
+      const dt = toDateTime(params[0], f, 'date');
+      return dt.toLocaleString(DATE_STYLES[style] ?? DateTime.DATE_FULL);
+    },
+    time(...args) {
+      const { params, options } = split(args);
+      const f = frame(options);
+      if (isDateOnly(params[0])) throw new HelperError('helper "time": a calendar date has no time');
+      return toDateTime(params[0], f, 'time').toLocaleString(DateTime.TIME_SIMPLE);
+    },
+    datetime(...args) {
+      const { params, options } = split(args);
+      const f = frame(options);
+      return toDateTime(params[0], f, 'datetime').toLocaleString(DateTime.DATETIME_MED);
+    },
+    number(...args) {
+      const { params, options } = split(args);
+      const f = frame(options);
+      const decimals = typeof options.hash.decimals === 'number' ? options.hash.decimals : undefined;
+      const opts: Intl.NumberFormatOptions = decimals === undefined ? { maximumFractionDigits: 2 } : { minimumFractionDigits: decimals, maximumFractionDigits: decimals };
+      return numberFormat(f.locale, opts).format(toNumber(need(params[0], 'number', 'the number'), 'number'));
+    },
+    percent(...args) {
+      const { params, options } = split(args);
+      return numberFormat(frame(options).locale, { style: 'percent', maximumFractionDigits: 1 }).format(toNumber(need(params[0], 'percent', 'the value'), 'percent'));
+    },
+    currency(...args) {
+      const { params, options } = split(args);
+      const f = frame(options);
+      const code = String(need(params[1] ?? options.hash.code, 'currency', 'the currency code')).toUpperCase();
+      if (!/^[A-Z]{3}$/.test(code)) throw new HelperError(`helper "currency": ${JSON.stringify(code)} is not an ISO 4217 code`);
+      const amount = toNumber(need(params[0], 'currency', 'the amount'), 'currency');
+      return numberFormat(f.locale, { style: 'currency', currency: code, maximumFractionDigits: Number.isInteger(amount) ? 0 : 2 }).format(amount);
+    },
+    monthName(...args) {
+      const { params, options } = split(args);
+      const m = toNumber(need(params[0], 'monthName', 'the month'), 'monthName');
+      return DateTime.fromObject({ year: 2000, month: m, day: 1 }, { zone: 'UTC' }).setLocale(frame(options).locale).toFormat('LLLL');
+    },
+    year(...args) {
+      const { options } = split(args);
+      const f = frame(options);
+      return String(DateTime.fromJSDate(f.now).setZone(f.timeZone).year);
+    },
+    country(...args) {
+      const { params, options } = split(args);
+      const code = String(need(params[0], 'country', 'the country code'));
+      try {
+        return new Intl.DisplayNames([frame(options).locale], { type: 'region' }).of(code.toUpperCase()) ?? code;
+      } catch {
+        return code;
+      }
+    },
+    salutation(...args) {
+      const { params, options } = split(args);
+      return salutation(params[0] as ContactLike | undefined, frame(options).locale);
+    },
+    greeting(...args) {
+      const { options } = split(args);
+      const f = frame(options);
+      const hour = DateTime.fromJSDate(f.now).setZone(f.timeZone).hour;
+      return timeOfDayGreeting(hour, f.locale);
+    },
+    /** {{plural count one="# product" other="# products"}} (Intl plural rules; # is the formatted count). */
+    plural(...args) {
+      const { params, options } = split(args);
+      const f = frame(options);
+      const n = toNumber(need(params[0], 'plural', 'the count'), 'plural');
+      const rule = new Intl.PluralRules(f.locale).select(n);
+      const form = options.hash[rule] ?? options.hash.other;
+      if (typeof form !== 'string') throw new HelperError(`helper "plural": no "${rule}" or "other" form`);
+      return form.replace(/#/g, numberFormat(f.locale, { maximumFractionDigits: 2 }).format(n));
+    },
+    /** Static copy from the locale file: {{copy holiday "title"}}; falls back to the "generic" variant. */
+    copy(...args) {
+      const { params, options } = split(args);
+      const f = frame(options);
+      const keys = params.map((p) => String(p));
+      let node: unknown = f.copy;
+      for (const k of keys) node = node && typeof node === 'object' ? (node as Record<string, unknown>)[k] : undefined;
+      if (node === undefined && keys.length > 1) {
+        node = f.copy.generic;
+        for (const k of keys.slice(1)) node = node && typeof node === 'object' ? (node as Record<string, unknown>)[k] : undefined;
+      }
+      if (typeof node !== 'string' && typeof node !== 'number') throw new HelperError(`helper "copy": no text at ${keys.join('.')}`);
+      let text = String(node);
+      for (const [k, v] of Object.entries(options.hash)) text = text.split(`{${k}}`).join(v === undefined || v === null ? '' : String(v));
+      return text;
+    },
+    /** Keeps http(s)/mailto/tel URLs; anything else (javascript:, data: html...) becomes "#". */
+    url(...args) {
+      const { params } = split(args);
+      return safeUrl(params[0]);
+    },
+    /** Escapes text and keeps its line breaks (<br> in HTML, newlines in the text part). */
+    lines(...args) {
+      const { params, options } = split(args);
+      const s = params[0] === undefined || params[0] === null ? '' : String(params[0]);
+      if (frame(options).textMode) return s;
+      return new hb.SafeString(hb.Utils.escapeExpression(s).replace(/\r?\n/g, '<br>'));
+    },
+    eq: (...args) => split(args).params[0] === split(args).params[1],
+    ne: (...args) => split(args).params[0] !== split(args).params[1],
+    gt: (...args) => Number(split(args).params[0]) > Number(split(args).params[1]),
+    lt: (...args) => Number(split(args).params[0]) < Number(split(args).params[1]),
+    and: (...args) => split(args).params.every(Boolean),
+    or: (...args) => split(args).params.some(Boolean),
+    not: (...args) => !split(args).params[0],
+    default(...args) {
+      const { params } = split(args);
+      return params.find((p) => p !== undefined && p !== null && p !== '') ?? '';
+    },
+    /** The 1-based position in an #each: {{inc @index}}. */
+    inc: (...args) => Number(split(args).params[0]) + 1,
+  };
+  for (const [name, fn] of Object.entries(helpers)) hb.registerHelper(name, fn);
+  return Object.keys(helpers);
+}

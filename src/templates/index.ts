@@ -1,0 +1,7 @@
+/** The templates domain: MJML + Handlebars mails, compiled once, rendered per recipient. */
+export type { RenderedMail, TemplateInfo, TemplateLibrary, VariableSpec, VariableType, TemplateKind, LoadOptions } from './types.ts';
+export { loadTemplateLibrary } from './template-library.ts';
+export { resolveLocale, fallbackChain, DEFAULT_FALLBACK } from './locale-fallback.ts';
+export { salutation, timeOfDayGreeting } from './salutation.ts';
+export { cleanSubject } from './render-mail.ts';
+export { parseTemplateSettings, type TemplateSettings } from './template-settings.ts';

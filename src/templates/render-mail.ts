@@ -1,0 +1,133 @@
+/** Renders one recipient from a compiled template: checks required data, then HTML, text and subject. */
+import { AppError } from '../shared/app-error.ts';
+import type { CompiledLocale } from './compile-template.ts';
+import type { RenderFrame } from './helpers.ts';
+import type { RenderedMail, VariableSpec } from './types.ts';
+
+export interface RenderContext {
+  readonly now: () => Date;
+}
+
+const RUNTIME = { allowProtoPropertiesByDefault: false, allowProtoMethodsByDefault: false } as const;
+
+/** A requirement compiled from the declared variables: path segments, '[]' marking arrays. */
+export interface Requirement {
+  readonly path: string;
+  readonly segments: readonly string[];
+  readonly type: VariableSpec['type'];
+}
+
+export function compileRequirements(specs: readonly VariableSpec[]): Requirement[] {
+  return specs
+    .filter((s) => s.required)
+    .map((s) => ({ path: s.path, type: s.type, segments: s.path.split('.').flatMap((seg) => (seg.endsWith('[]') ? [seg.slice(0, -2), '[]'] : [seg])) }));
+}
+
+function isEmpty(v: unknown): boolean {
+  return v === undefined || v === null || (typeof v === 'string' && v.trim() === '');
+}
+
+/** The first missing required variable, as a concrete path (products[2].price), or undefined. */
+export function findMissing(data: unknown, reqs: readonly Requirement[]): { path: string; problem: string } | undefined {
+  for (const r of reqs) {
+    const miss = check(data, r.segments, 0, '', r);
+    if (miss) return miss;
+  }
+  return undefined;
+}
+
+function check(node: unknown, segs: readonly string[], i: number, at: string, r: Requirement): { path: string; problem: string } | undefined {
+  if (i === segs.length) {
+    if (isEmpty(node)) return { path: at, problem: 'has no value' };
+    if (r.type === 'array' && (!Array.isArray(node) || node.length === 0)) return { path: at, problem: 'must be a non-empty list' };
+    if (r.type === 'number' && typeof node !== 'number') return { path: at, problem: 'must be a number' };
+    if (r.type === 'object' && (typeof node !== 'object' || Array.isArray(node))) return { path: at, problem: 'must be an object' };
+    return undefined;
+  }
+  const seg = segs[i]!;
+  if (seg === '[]') {
+    if (!Array.isArray(node)) return { path: at, problem: 'must be a list' };
+    for (let k = 0; k < node.length; k++) {
+      const m = check(node[k], segs, i + 1, `${at}[${k}]`, r);
+      if (m) return m;
+    }
+    return undefined;
+  }
+  const next = node !== null && typeof node === 'object' && Object.prototype.hasOwnProperty.call(node, seg) ? (node as Record<string, unknown>)[seg] : undefined;
+  const where = at === '' ? seg : `${at}.${seg}`;
+  if (next === undefined && i + 1 < segs.length && segs[i + 1] !== '[]') return { path: where, problem: 'has no value' };
+  return check(next, segs, i + 1, where, r);
+}
+
+export function recipientLabel(data: Record<string, unknown>, index: number | undefined): string {
+  const c = data.contact as Record<string, unknown> | undefined;
+  const pick = [data.recipient, c?.email, c?.name].find((v) => typeof v === 'string' && v.trim() !== '') as string | undefined;
+  const label = pick ? pick.replace(/[\r\n\t]+/g, ' ').slice(0, 80) : 'recipient';
+  return index === undefined ? label : `${label} (#${index + 1})`;
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined;
+}
+
+function validZone(z: string | undefined): string | undefined {
+  if (!z) return undefined;
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: z });
+    return z;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Subjects go into a header: one line, no control characters, squeezed spaces. */
+export function cleanSubject(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ').replace(/\s{2,}/g, ' ').trim();
+}
+
+export function renderOne(
+  compiled: CompiledLocale,
+  reqs: readonly Requirement[],
+  data: Record<string, unknown>,
+  ctx: RenderContext,
+  index?: number,
+): RenderedMail {
+  const tplName = `${compiled.name} (${compiled.locale})`;
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    throw new AppError('INPUT_INVALID', `template ${tplName}: the data for ${index === undefined ? 'the recipient' : `recipient #${index + 1}`} must be an object`);
+  }
+  const missing = findMissing(data, reqs);
+  if (missing) {
+    const who = recipientLabel(data, index);
+    throw new AppError('TEMPLATE_VARIABLE_MISSING', `template ${tplName}: variable "${missing.path}" ${missing.problem} for recipient ${who}`, {
+      details: { template: compiled.name, locale: compiled.locale, variable: missing.path, recipient: who },
+    });
+  }
+  const contact = data.contact as Record<string, unknown> | undefined;
+  const client = data.client as Record<string, unknown> | undefined;
+  const timeZone = validZone(str(data.timeZone) ?? str(contact?.timeZone) ?? str(client?.timeZone)) ?? 'UTC';
+  const nowRaw = data.now;
+  const now = nowRaw instanceof Date ? nowRaw : typeof nowRaw === 'string' && !Number.isNaN(Date.parse(nowRaw)) ? new Date(nowRaw) : ctx.now();
+  const base: RenderFrame = { locale: compiled.locale, timeZone, now, textMode: false, copy: compiled.copy };
+  try {
+    const html = compiled.html(data, { data: base, ...RUNTIME });
+    const text = compiled.text(data, { data: { ...base, textMode: true }, ...RUNTIME });
+    const subject = cleanSubject(compiled.subject(data, { data: { ...base, textMode: true }, ...RUNTIME }));
+    return { subject, html, text: text.replace(/\n{3,}/g, '\n\n').trim() };
+  } catch (e) {
+    const who = recipientLabel(data, index);
+    const msg = String((e as Error).message ?? e).split('\n')[0] ?? '';
+    const strict = /^"([^"]+)" not defined in/.exec(msg);
+    if (strict) {
+      throw new AppError('TEMPLATE_VARIABLE_MISSING', `template ${tplName}: variable "${strict[1]}" has no value for recipient ${who}`, {
+        cause: e,
+        details: { template: compiled.name, locale: compiled.locale, variable: strict[1], recipient: who },
+      });
+    }
+    throw new AppError('TEMPLATE_RENDER_FAILED', `template ${tplName}: ${msg.replace(/ - \d+:\d+$/, '')} for recipient ${who}`, {
+      cause: e,
+      details: { template: compiled.name, locale: compiled.locale, recipient: who },
+    });
+  }
+}

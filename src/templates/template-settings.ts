@@ -1,0 +1,23 @@
+/** The `templates:` section of the config file. */
+import { z } from 'zod';
+import { AppError } from '../shared/app-error.ts';
+
+const schema = z
+  .object({
+    /** Extra fallback steps per locale, e.g. { zh-TW: [zh-CN] }; 'en' always ends the chain. */
+    fallback: z.record(z.string().min(2), z.array(z.string().min(2))).default({}),
+    /** Recompile templates when their files change (for people editing templates). */
+    dev: z.boolean().default(false),
+  })
+  .strict();
+
+export type TemplateSettings = z.infer<typeof schema>;
+
+export function parseTemplateSettings(raw: unknown): TemplateSettings {
+  const parsed = schema.safeParse(raw ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new AppError('CONFIG_INVALID', `config templates.${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`);
+  }
+  return parsed.data;
+}
