@@ -31,6 +31,10 @@ export interface CampaignSettings {
   readonly replyWindowDays: number;
   /** How long after its planned day a greeting may still go out (days). */
   readonly greetingGraceDays: number;
+  /** Account name used when a client has no owner with a mailbox and the campaign names none. */
+  readonly defaultAccount: string | undefined;
+  /** The signature every template's `sender` gets (the owner's name and mailbox are added per mail). */
+  readonly sender: { readonly company: string; readonly website: string; readonly phone?: string | undefined; readonly address?: string | undefined };
 }
 
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'use HH:MM');
@@ -63,6 +67,13 @@ const settingsSchema = z.object({
   })).default([...DEFAULT_QUIET_HOLIDAYS]),
   replyWindowDays: z.number().int().min(1).max(365).default(14),
   greetingGraceDays: z.number().int().min(0).max(30).default(2),
+  defaultAccount: z.string().min(1).optional(),
+  sender: z.object({
+    company: z.string().min(1).default('Our company'),
+    website: z.string().min(1).default('https://example.com'),
+    phone: z.string().optional(),
+    address: z.string().optional(),
+  }).strict().default({ company: 'Our company', website: 'https://example.com' }),
 }).strict();
 
 /** Validates the `campaigns` section of the config file (defaults and floors included). */
@@ -72,7 +83,7 @@ export function parseCampaignSettings(raw: unknown): CampaignSettings {
     const issue = parsed.error.issues[0];
     throw new AppError('CONFIG_INVALID', `config campaigns.${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`);
   }
-  return parsed.data;
+  return { ...parsed.data, defaultAccount: parsed.data.defaultAccount };
 }
 
 export const defaultCampaignSettings: CampaignSettings = parseCampaignSettings({});

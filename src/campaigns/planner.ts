@@ -1,0 +1,531 @@
+import { sql, type Kysely, type Transaction } from 'kysely';
+import { DateTime } from 'luxon';
+import type { Db } from '../db/database.ts';
+import type { Database } from '../db/schema.ts';
+import type { Clock } from '../shared/clock.ts';
+import { enqueueMail, type OutboxInsert } from '../outbound/index.ts';
+import { audienceQuery, type AudienceMember } from './audience-query.ts';
+import type { AudienceFilter } from './audience-schema.ts';
+import { applyBudget, quietPeriods, type BudgetCandidate, type BudgetHistory } from './budget.ts';
+import { campaignOverBudget, campaignPriority, type CampaignDefinition, type Priority } from './campaign-schema.ts';
+import { campaignMailKey } from './idempotency-key.ts';
+import { anniversaryOccurrences, holidayOccurrences, oneOffOccurrences, recurringOccurrences, type Occurrence } from './schedule.ts';
+import { addDays, localSendSlot } from './send-time.ts';
+import { applySequenceStops, enrolTriggers } from './sequences.ts';
+import type { CampaignSettings, SendWindow } from './settings.ts';
+import { resolveAudience, type StoredCampaign } from './campaign-store.ts';
+import type { TemplateLookup } from './template-lookup.ts';
+import { localDate, resolveZone } from './time-zones.ts';
+
+type Q = Kysely<Database> | Transaction<Database>;
+
+export interface PlanOptions {
+  readonly clock: Clock;
+  readonly settings: CampaignSettings;
+  readonly campaigns: readonly StoredCampaign[];
+  readonly dryRun?: boolean;
+  readonly templates?: TemplateLookup | undefined;
+  /** Keep every decision line in the result (the CLI prints them); off for bulk runs. */
+  readonly collectLines?: boolean;
+  /** Rows per statement when writing decisions and outbox rows. */
+  readonly batchSize?: number;
+}
+
+/** One line of the plan: who gets what, when, from which account, or why not. */
+export interface PlanLine {
+  readonly campaign: string;
+  readonly occurrence: string;
+  readonly contactId: number;
+  readonly clientId: number;
+  readonly contact: string;
+  readonly client: string;
+  readonly to: string | null;
+  readonly accountId: number | null;
+  readonly template: string | null;
+  readonly locale: string | null;
+  readonly outcome: 'planned' | 'deferred' | 'skipped';
+  readonly sendAt: Date | null;
+  readonly localTime: string | null;
+  readonly reason: string | null;
+}
+
+export interface PlanResult {
+  readonly runId: number | null;
+  readonly from: string;
+  readonly to: string;
+  readonly planned: number;
+  readonly deferred: number;
+  readonly skipped: number;
+  readonly enqueued: number;
+  readonly lines: readonly PlanLine[];
+  readonly sequences: { readonly enrolled: number; readonly stopped: number; readonly paused: number };
+}
+
+interface CandidateRow extends AudienceMember {
+  occurrence: string;
+  send_date: string;
+  event_date: string | null;
+  template: string | null;
+  odata: Record<string, unknown> | null;
+  suppressed: string | null;
+  enrolment_id: number | null;
+}
+
+/** A candidate after the per-recipient checks, before the budget. */
+interface Pending {
+  readonly campaign: StoredCampaign;
+  readonly row: CandidateRow;
+  readonly key: string;
+  readonly priority: Priority;
+  readonly zone: string;
+  readonly window: SendWindow;
+  readonly lastDate: string | undefined;
+  readonly date: string;
+  readonly template: string | null;
+  readonly locale: string | null;
+  readonly accountId: number | null;
+  readonly skip: string | null;
+}
+
+interface DecisionRow {
+  campaign_id: number;
+  occurrence: string;
+  contact_id: number;
+  client_id: number;
+  idempotency_key: string;
+  outcome: 'planned' | 'deferred' | 'skipped';
+  reason: string | null;
+  priority: Priority;
+  send_on: string | null;
+  not_before: Date | null;
+  not_after: Date | null;
+  time_zone: string | null;
+  account_id: number | null;
+  to_address: string | null;
+  template: string | null;
+  locale: string | null;
+  data: string | null;
+  enrolment_id: number | null;
+}
+
+const PLANNER_LOCK = 7_000_507;
+
+function windowOf(c: CampaignDefinition, s: CampaignSettings): SendWindow {
+  return c.sendWindow ? { start: c.sendWindow.start, end: c.sendWindow.end, days: c.sendWindow.days ?? s.sendWindow.days } : s.sendWindow;
+}
+
+/** Occurrences shared by every recipient (one-off, recurring), as arrays for unnest. */
+function globalOccurrences(c: CampaignDefinition, from: string, to: string): Occurrence[] {
+  if (c.kind === 'one-off') return oneOffOccurrences(c, from, to);
+  if (c.kind === 'recurring') return recurringOccurrences(c, from, to);
+  return [];
+}
+
+function occurrenceTable(list: ReadonlyArray<{ country: string | null; region: string | null; o: Occurrence }>) {
+  return sql`SELECT * FROM unnest(${sql.val(list.map((x) => x.country))}::text[], ${sql.val(list.map((x) => x.region))}::text[],
+      ${sql.val(list.map((x) => x.o.occurrence))}::text[], ${sql.val(list.map((x) => x.o.sendDate))}::date[],
+      ${sql.val(list.map((x) => x.o.eventDate ?? null))}::date[], ${sql.val(list.map((x) => x.o.template ?? null))}::text[],
+      ${sql.val(list.map((x) => JSON.stringify(x.o.data)))}::jsonb[]) AS o(country, region, occurrence, send_date, event_date, template, odata)`;
+}
+
+const CANDIDATE_COLUMNS = sql`m.*, o.occurrence, o.send_date::text AS send_date, o.event_date::text AS event_date, o.template, o.odata,
+  (SELECT s.source || ': ' || s.reason FROM suppressions s WHERE s.address_key = lower(m.address)) AS suppressed`;
+
+function notDecided(campaignId: number) {
+  return sql`NOT EXISTS (SELECT 1 FROM campaign_decisions d WHERE d.campaign_id = ${campaignId} AND d.occurrence = o.occurrence AND d.contact_id = m.contact_id AND d.outcome <> 'skipped')`;
+}
+
+/** Month-day strings ('MM-DD') of the days in [from, to], with 02-29 when a common year's 02-28 is in it. */
+function monthDays(from: string, to: string): string[] {
+  const out = new Set<string>();
+  for (let d = from, i = 0; d <= to && i < 400; d = addDays(d, 1), i++) {
+    out.add(d.slice(5));
+    const y = Number(d.slice(0, 4));
+    const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+    if (d.slice(5) === '02-28' && !leap) out.add('02-29');
+  }
+  return [...out];
+}
+
+async function candidateRows(q: Q, stored: StoredCampaign, filter: AudienceFilter, from: string, to: string, asOf: string, settings: CampaignSettings): Promise<CandidateRow[]> {
+  const c = stored.definition;
+  const members = audienceQuery(filter, asOf);
+  switch (c.kind) {
+    case 'one-off':
+    case 'recurring': {
+      const occ = globalOccurrences(c, from, to);
+      if (occ.length === 0) return [];
+      const res = await sql<CandidateRow>`SELECT ${CANDIDATE_COLUMNS}, NULL::bigint AS enrolment_id FROM (${members}) m CROSS JOIN (${occurrenceTable(occ.map((o) => ({ country: null, region: null, o })))}) o
+        WHERE ${notDecided(stored.id)} ORDER BY m.client_id, m.contact_id, o.occurrence`.execute(q);
+      return res.rows;
+    }
+    case 'holiday': {
+      const places = await sql<{ country: string | null; region: string | null }>`SELECT DISTINCT country, region FROM (${members}) m`.execute(q);
+      const list: Array<{ country: string | null; region: string | null; o: Occurrence }> = [];
+      for (const p of places.rows) {
+        for (const o of holidayOccurrences(c, p.country, p.region, settings.ourCountry, from, to)) list.push({ country: p.country, region: p.region, o });
+      }
+      if (list.length === 0) return [];
+      const res = await sql<CandidateRow>`SELECT ${CANDIDATE_COLUMNS}, NULL::bigint AS enrolment_id FROM (${members}) m
+        JOIN (${occurrenceTable(list)}) o ON o.country IS NOT DISTINCT FROM m.country AND o.region IS NOT DISTINCT FROM m.region
+        WHERE ${notDecided(stored.id)} ORDER BY m.client_id, m.contact_id, o.occurrence`.execute(q);
+      return res.rows;
+    }
+    case 'personal': {
+      const wantedDays = monthDays(addDays(from, c.daysBefore), addDays(to, c.daysBefore + 1));
+      const out: CandidateRow[] = [];
+      if (c.events.includes('birthday')) {
+        const rows = await sql<AudienceMember>`SELECT m.* FROM (${members}) m WHERE m.birthday IS NOT NULL AND to_char(m.birthday::date, 'MM-DD') = ANY(${sql.val(wantedDays)}::text[]) ORDER BY m.client_id, m.contact_id`.execute(q);
+        for (const m of rows.rows) {
+          for (const o of anniversaryOccurrences('birthday', m.birthday ?? '', c.daysBefore, from, to)) out.push({ ...m, occurrence: o.occurrence, send_date: o.sendDate, event_date: o.eventDate ?? null, template: null, odata: { ...o.data, event: 'birthday' }, suppressed: null, enrolment_id: null });
+        }
+      }
+      const kinds = c.events.filter((e) => e !== 'birthday');
+      if (kinds.length > 0) {
+        const rows = await sql<AudienceMember & { event_id: number; kind: string; occurred_on: string; recurring: boolean; note: string | null }>`SELECT m.*, pe.id AS event_id, pe.kind, pe.occurred_on::text AS occurred_on, pe.recurring, pe.note
+          FROM (${members}) m JOIN personal_events pe ON pe.contact_id = m.contact_id
+          WHERE pe.kind = ANY(${sql.val(kinds)}::text[]) AND (pe.recurring AND to_char(pe.occurred_on, 'MM-DD') = ANY(${sql.val(wantedDays)}::text[]) OR NOT pe.recurring AND pe.occurred_on BETWEEN ${addDays(from, c.daysBefore)}::date AND ${addDays(to, c.daysBefore)}::date)
+          ORDER BY m.client_id, m.contact_id, pe.id`.execute(q);
+        for (const r of rows.rows) {
+          const { event_id, kind, occurred_on, recurring, note, ...m } = r;
+          const occ = recurring ? anniversaryOccurrences(`${kind}-${event_id}`, occurred_on, c.daysBefore, from, to) : [{ occurrence: `${kind}-${event_id}`, sendDate: addDays(occurred_on, -c.daysBefore), eventDate: occurred_on, data: { eventDate: occurred_on } }];
+          for (const o of occ) out.push({ ...m, occurrence: o.occurrence, send_date: o.sendDate, event_date: null, template: null, odata: { ...o.data, event: kind, note }, suppressed: null, enrolment_id: null });
+        }
+      }
+      if (out.length === 0) return out;
+      // Drop what is decided already and fill the suppression state, in one query.
+      const keys = await sql<{ contact_id: number; occurrence: string; suppressed: string | null; decided: boolean }>`SELECT x.contact_id, x.occurrence,
+          (SELECT s.source || ': ' || s.reason FROM suppressions s WHERE s.address_key = lower(x.address)) AS suppressed,
+          EXISTS (SELECT 1 FROM campaign_decisions d WHERE d.campaign_id = ${stored.id} AND d.occurrence = x.occurrence AND d.contact_id = x.contact_id AND d.outcome <> 'skipped') AS decided
+        FROM unnest(${sql.val(out.map((r) => r.contact_id))}::bigint[], ${sql.val(out.map((r) => r.occurrence))}::text[], ${sql.val(out.map((r) => r.address))}::text[]) AS x(contact_id, occurrence, address)`.execute(q);
+      const info = new Map(keys.rows.map((k) => [`${k.contact_id}|${k.occurrence}`, k]));
+      return out.filter((r) => !info.get(`${r.contact_id}|${r.occurrence}`)?.decided).map((r) => ({ ...r, suppressed: info.get(`${r.contact_id}|${r.occurrence}`)?.suppressed ?? null }));
+    }
+    case 'sequence': {
+      const enrolled = await sql<AudienceMember & { enrolment_id: number; trigger_ref: string; started_at: Date; paused_until: string | null }>`SELECT m.*, e.id AS enrolment_id, e.trigger_ref, e.started_at, e.paused_until::text AS paused_until
+        FROM campaign_enrolments e JOIN (${members}) m ON m.contact_id = e.contact_id
+        WHERE e.campaign_id = ${stored.id} AND e.state = 'active' ORDER BY m.client_id, m.contact_id, e.id`.execute(q);
+      const out: CandidateRow[] = [];
+      for (const r of enrolled.rows) {
+        const { enrolment_id, trigger_ref, started_at, paused_until, ...m } = r;
+        const zone = resolveZone(m.contact_zone, m.client_zone, m.country, 'UTC');
+        let due = localDate(new Date(started_at), zone);
+        c.steps.forEach((step, i) => {
+          due = addDays(due, step.afterDays);
+          let sendDate = due;
+          if (paused_until && sendDate <= paused_until) sendDate = addDays(paused_until, 1);
+          if (sendDate < from || sendDate > to) return;
+          out.push({ ...m, occurrence: `${trigger_ref}-step${i + 1}`, send_date: sendDate, event_date: null, template: step.template ?? c.template ?? null, odata: { step: i + 1, ...(step.data ?? {}), trigger: trigger_ref }, suppressed: null, enrolment_id });
+        });
+      }
+      if (out.length === 0) return out;
+      const keys = await sql<{ contact_id: number; occurrence: string; suppressed: string | null; decided: boolean }>`SELECT x.contact_id, x.occurrence,
+          (SELECT s.source || ': ' || s.reason FROM suppressions s WHERE s.address_key = lower(x.address)) AS suppressed,
+          EXISTS (SELECT 1 FROM campaign_decisions d WHERE d.campaign_id = ${stored.id} AND d.occurrence = x.occurrence AND d.contact_id = x.contact_id AND d.outcome <> 'skipped') AS decided
+        FROM unnest(${sql.val(out.map((r) => r.contact_id))}::bigint[], ${sql.val(out.map((r) => r.occurrence))}::text[], ${sql.val(out.map((r) => r.address))}::text[]) AS x(contact_id, occurrence, address)`.execute(q);
+      const info = new Map(keys.rows.map((k) => [`${k.contact_id}|${k.occurrence}`, k]));
+      return out.filter((r) => !info.get(`${r.contact_id}|${r.occurrence}`)?.decided).map((r) => ({ ...r, suppressed: info.get(`${r.contact_id}|${r.occurrence}`)?.suppressed ?? null }));
+    }
+  }
+}
+
+interface Accounts {
+  byName: Map<string, number>;
+  byOwner: Map<number, number>;
+}
+
+async function loadAccounts(q: Q): Promise<Accounts> {
+  const res = await sql<{ id: number; name: string; owner_id: number | null }>`SELECT id, name, owner_id FROM mail_accounts WHERE enabled ORDER BY id`.execute(q);
+  const byName = new Map<string, number>();
+  const byOwner = new Map<number, number>();
+  for (const r of res.rows) {
+    byName.set(r.name, Number(r.id));
+    if (r.owner_id !== null && !byOwner.has(Number(r.owner_id))) byOwner.set(Number(r.owner_id), Number(r.id));
+  }
+  return { byName, byOwner };
+}
+
+function chooseAccount(c: CampaignDefinition, ownerId: number | null, accounts: Accounts, settings: CampaignSettings): { id: number | null; why: string | null } {
+  if (c.account) {
+    const id = accounts.byName.get(c.account);
+    return id ? { id, why: null } : { id: null, why: `sending account "${c.account}" does not exist or is disabled` };
+  }
+  if (ownerId !== null) {
+    const id = accounts.byOwner.get(Number(ownerId));
+    if (id) return { id, why: null };
+  }
+  if (settings.defaultAccount) {
+    const id = accounts.byName.get(settings.defaultAccount);
+    if (id) return { id, why: null };
+  }
+  return { id: null, why: ownerId === null ? 'no sending account: the client has no owner and no default account is set' : "no sending account: the client's owner has no mailbox and no default account is set" };
+}
+
+/** Checks one candidate: address, suppression, template locale, account, and whether its day is still ahead. */
+function preparePending(stored: StoredCampaign, row: CandidateRow, now: Date, settings: CampaignSettings, accounts: Accounts, templates: TemplateLookup | undefined): Pending {
+  const c = stored.definition;
+  const priority = campaignPriority(c);
+  const zone = resolveZone(row.contact_zone, row.client_zone, row.country, 'UTC');
+  const window = windowOf(c, settings);
+  const key = campaignMailKey(c.name, row.occurrence, row.contact_id);
+  const template = row.template ?? c.template ?? null;
+  const wanted = row.contact_language ?? row.client_language ?? settings.defaultLocale;
+  const base = { campaign: stored, row, key, priority, zone, window, template };
+  const skip = (why: string, extra: Partial<Pending> = {}): Pending => ({ ...base, lastDate: undefined, date: row.send_date, locale: null, accountId: null, skip: why, ...extra });
+  if (!row.address) return skip('no valid address');
+  if (row.suppressed) return skip(row.suppressed.startsWith('unsubscribe') ? 'unsubscribed' : `suppressed (${row.suppressed})`);
+  let locale: string | null = wanted;
+  if (templates && template) {
+    if (!templates.has(template)) return skip(`template "${template}" does not exist`);
+    locale = templates.resolveLocale(template, wanted) ?? null;
+    if (!locale) return skip(`no template in the contact's language (${wanted}) and no fallback`);
+  }
+  const account = chooseAccount(c, row.owner_id, accounts, settings);
+  if (account.id === null) return skip(account.why ?? 'no sending account', { locale });
+  // The day: a dated occasion must not arrive after it; other mail may go out a little late, then not at all.
+  const today = localDate(now, zone);
+  const lastDate = row.event_date ?? (priority === 'greeting' || priority === 'vip' ? addDays(row.send_date, settings.greetingGraceDays) : undefined);
+  let date = row.send_date;
+  const slot = localSendSlot(date, zone, window, row.event_date ? 'earlier' : 'later', row.contact_id);
+  if (slot.windowEnd.getTime() <= now.getTime()) {
+    date = today;
+    let next = localSendSlot(date, zone, window, 'later', row.contact_id);
+    if (next.windowEnd.getTime() <= now.getTime()) next = localSendSlot(addDays(today, 1), zone, window, 'later', row.contact_id);
+    date = next.localDate;
+    if (lastDate && date > lastDate) {
+      return skip(row.event_date ? `${row.odata?.holidayName ? `holiday ${String(row.odata.holidayName)}` : 'the date'} already passed (${row.event_date} in ${zone})` : `occurrence ${row.occurrence} passed on ${row.send_date}`, { locale, accountId: account.id });
+    }
+  } else {
+    date = slot.localDate;
+  }
+  return { ...base, lastDate, date, locale, accountId: account.id, skip: null };
+}
+
+function notAfterOf(p: Pending, date: string): Date | null {
+  if (p.row.event_date) return DateTime.fromISO(p.row.event_date, { zone: p.zone }).endOf('day').toJSDate();
+  if (p.lastDate) return localSendSlot(p.lastDate, p.zone, p.window, 'later', 0).windowEnd;
+  return p.priority === 'promotion' ? null : DateTime.fromISO(date, { zone: p.zone }).plus({ days: 7 }).endOf('day').toJSDate();
+}
+
+async function budgetHistory(q: Q, from: string, to: string, settings: CampaignSettings): Promise<BudgetHistory[]> {
+  const res = await sql<{ contact_id: number; priority: Priority; send_on: string }>`SELECT contact_id, priority, send_on::text AS send_on FROM campaign_decisions
+    WHERE outcome IN ('planned','deferred') AND send_on BETWEEN ${addDays(from, -settings.promotionGapDays - 1)}::date AND ${addDays(to, settings.promotionGapDays + 400)}::date
+    UNION ALL
+    SELECT contact_id, kind, (coalesce(sent_at, not_before) AT TIME ZONE 'UTC')::date::text FROM outbox
+    WHERE campaign_id IS NULL AND contact_id IS NOT NULL AND kind IN ('promotion','greeting','vip','personal') AND state IN ('planned','claimed','sent','uncertain')
+      AND coalesce(sent_at, not_before) >= ${addDays(from, -settings.promotionGapDays - 1)}::date`.execute(q);
+  return res.rows.map((r) => ({ contactId: Number(r.contact_id), priority: r.priority, date: r.send_on }));
+}
+
+async function insertDecisions(q: Q, rows: readonly DecisionRow[], runId: number | null, now: Date, batch: number): Promise<void> {
+  for (let i = 0; i < rows.length; i += batch) {
+    const b = rows.slice(i, i + batch);
+    const col = <K extends keyof DecisionRow>(k: K) => sql.val(b.map((r) => r[k]));
+    await sql`INSERT INTO campaign_decisions (campaign_id, occurrence, contact_id, client_id, idempotency_key, outcome, reason, priority, send_on, not_before, not_after,
+        time_zone, account_id, to_address, template, locale, data, enrolment_id, run_id, created_at, updated_at)
+      SELECT u.*, ${runId}::bigint, ${now}::timestamptz, ${now}::timestamptz FROM unnest(${col('campaign_id')}::bigint[], ${col('occurrence')}::text[], ${col('contact_id')}::bigint[], ${col('client_id')}::bigint[],
+        ${col('idempotency_key')}::text[], ${col('outcome')}::text[], ${col('reason')}::text[], ${col('priority')}::text[], ${col('send_on')}::date[],
+        ${col('not_before')}::timestamptz[], ${col('not_after')}::timestamptz[], ${col('time_zone')}::text[], ${col('account_id')}::bigint[], ${col('to_address')}::text[],
+        ${col('template')}::text[], ${col('locale')}::text[], ${col('data')}::jsonb[], ${col('enrolment_id')}::bigint[]) AS u
+      ON CONFLICT (campaign_id, occurrence, contact_id) DO UPDATE SET outcome = excluded.outcome, reason = excluded.reason, send_on = excluded.send_on,
+        not_before = excluded.not_before, not_after = excluded.not_after, time_zone = excluded.time_zone, account_id = excluded.account_id, to_address = excluded.to_address,
+        template = excluded.template, locale = excluded.locale, data = excluded.data, run_id = excluded.run_id, updated_at = excluded.updated_at
+      WHERE campaign_decisions.outcome = 'skipped'`.execute(q);
+  }
+}
+
+function toLine(p: Pending, d: DecisionRow): PlanLine {
+  return {
+    campaign: p.campaign.name, occurrence: d.occurrence, contactId: d.contact_id, clientId: d.client_id, contact: p.row.contact_name, client: p.row.client_name,
+    to: d.to_address, accountId: d.account_id, template: d.template, locale: d.locale, outcome: d.outcome, sendAt: d.not_before,
+    localTime: d.not_before ? DateTime.fromJSDate(d.not_before, { zone: p.zone }).toFormat("yyyy-LL-dd HH:mm ZZZZ '('z')'") : null, reason: d.reason,
+  };
+}
+
+/**
+ * Plans every given campaign for the horizon: computes candidates in SQL
+ * (audience x occurrences, minus what is decided already), checks each
+ * recipient, applies one budget per contact across all campaigns, records one
+ * decision per (campaign, occurrence, contact) and enqueues the planned ones
+ * into the outbox. Serialized across processes by an advisory lock; re-running adds nothing.
+ */
+export async function planCampaigns(db: Db, options: PlanOptions): Promise<PlanResult> {
+  const { clock, settings } = options;
+  const now = clock.now();
+  const from = addDays(now.toISOString().slice(0, 10), -1);
+  const to = addDays(now.toISOString().slice(0, 10), settings.horizonDays);
+  const asOf = now.toISOString().slice(0, 10);
+  const batch = Math.max(100, options.batchSize ?? 10_000);
+  const dryRun = options.dryRun === true;
+  const active = options.campaigns.filter((c) => !c.paused);
+  const lines: PlanLine[] = [];
+  let planned = 0;
+  let deferred = 0;
+  let skipped = 0;
+  const seq = { enrolled: 0, stopped: 0, paused: 0 };
+
+  const work = async (q: Q): Promise<number | null> => {
+    if (!dryRun) await sql`SELECT pg_advisory_xact_lock(${PLANNER_LOCK})`.execute(q);
+    const runId = dryRun ? null : Number((await q.insertInto('campaign_runs').values({ started_at: now, dry_run: false, horizon_end: to, only_campaign: options.campaigns.length === 1 ? options.campaigns[0]!.name : null }).returning('id').executeTakeFirstOrThrow()).id);
+    const accounts = await loadAccounts(q);
+    const pendings: Pending[] = [];
+    for (const stored of active) {
+      const filter = await resolveAudience({ ...db, kysely: q as Kysely<Database> }, stored.definition.audience);
+      if (stored.definition.kind === 'sequence' && !dryRun) {
+        seq.enrolled += await enrolTriggers(q, stored.id, stored.definition, filter, now, asOf);
+        const s = await applySequenceStops(q, stored.id, stored.definition, now);
+        seq.stopped += s.stopped;
+        seq.paused += s.paused;
+      }
+      const rows = await candidateRows(q, stored, filter, from, to, asOf, settings);
+      for (const row of rows) pendings.push(preparePending(stored, row, now, settings, accounts, options.templates));
+    }
+    const ok = pendings.filter((p) => p.skip === null);
+    const years = [...new Set([Number(from.slice(0, 4)), Number(to.slice(0, 4)), Number(to.slice(0, 4)) + 1])];
+    const candidates: BudgetCandidate[] = ok.map((p) => ({
+      key: p.key, contactId: p.row.contact_id, priority: p.priority, date: p.date, lastDate: p.lastDate, overBudget: campaignOverBudget(p.campaign.definition),
+      quiet: p.priority === 'promotion' ? quietPeriods(p.row.country, p.row.region, years, settings.quietHolidays) : [], order: p.campaign.name,
+    }));
+    const history = ok.length > 0 ? await budgetHistory(q, from, to, settings) : [];
+    const verdicts = new Map(applyBudget(candidates, history, settings).map((d) => [d.key, d]));
+    const decisions: DecisionRow[] = [];
+    for (const p of pendings) {
+      const v = verdicts.get(p.key);
+      const baseData = { ...(p.campaign.definition.data ?? {}), ...(p.row.odata ?? {}) };
+      let outcome: DecisionRow['outcome'] = 'skipped';
+      let reason = p.skip;
+      let sendOn: string | null = null;
+      let notBefore: Date | null = null;
+      let notAfter: Date | null = null;
+      if (!p.skip && v) {
+        if (v.outcome === 'planned') {
+          outcome = v.deferred ? 'deferred' : 'planned';
+          reason = v.deferred ? v.reason : null;
+          const slot = localSendSlot(v.date, p.zone, p.window, v.deferred ? 'later' : p.row.event_date ? 'earlier' : 'later', p.row.contact_id);
+          sendOn = slot.localDate;
+          notBefore = slot.notBefore.getTime() < now.getTime() ? now : slot.notBefore;
+          notAfter = notAfterOf(p, sendOn);
+          if (notAfter && notAfter.getTime() < notBefore.getTime()) notAfter = null;
+        } else {
+          reason = v.until ? `${v.reason} (dropped by the campaign's rule)` : v.reason;
+        }
+      }
+      const d: DecisionRow = {
+        campaign_id: p.campaign.id, occurrence: p.row.occurrence, contact_id: p.row.contact_id, client_id: p.row.client_id, idempotency_key: p.key,
+        outcome, reason, priority: p.priority, send_on: sendOn, not_before: notBefore, not_after: notAfter, time_zone: p.zone, account_id: p.accountId,
+        to_address: p.row.address, template: p.template, locale: p.locale, data: JSON.stringify(baseData), enrolment_id: p.row.enrolment_id,
+      };
+      if (outcome === 'planned') planned++;
+      else if (outcome === 'deferred') deferred++;
+      else skipped++;
+      decisions.push(d);
+      if (options.collectLines !== false) lines.push(toLine(p, d));
+    }
+    if (!dryRun) {
+      await insertDecisions(q, decisions, runId, now, batch);
+      await q.updateTable('campaign_runs').set({ planned, deferred, skipped }).where('id', '=', runId!).execute();
+    }
+    return runId;
+  };
+
+  const runId = dryRun ? await work(db.kysely) : await db.kysely.transaction().execute(work);
+  const enqueued = dryRun ? 0 : await enqueuePlanned(db, { clock, settings, batchSize: Math.min(batch, 5000), campaignIds: options.campaigns.map((c) => c.id) });
+  if (runId !== null) await db.kysely.updateTable('campaign_runs').set({ enqueued, finished_at: clock.now() }).where('id', '=', runId).execute();
+  lines.sort((a, b) => a.campaign.localeCompare(b.campaign) || a.occurrence.localeCompare(b.occurrence) || a.clientId - b.clientId || a.contactId - b.contactId);
+  return { runId, from, to, planned, deferred, skipped, enqueued, lines, sequences: seq };
+}
+
+interface PendingMail {
+  id: number;
+  campaign_id: number;
+  occurrence: string;
+  idempotency_key: string;
+  contact_id: number;
+  client_id: number;
+  priority: Priority;
+  account_id: number;
+  to_address: string;
+  template: string | null;
+  locale: string | null;
+  data: Record<string, unknown> | null;
+  not_before: Date;
+  not_after: Date | null;
+  contact_name: string;
+  contact_title: string | null;
+  contact_language: string | null;
+  client_name: string;
+  country: string | null;
+  owner_name: string | null;
+  account_email: string;
+  account_name: string;
+  figures: boolean;
+}
+
+/**
+ * Writes planned decisions not yet in the outbox through the outbound
+ * domain's enqueueMail (idempotent by key), then marks them. Safe to run in
+ * several processes at once: a key is inserted once whoever gets there first.
+ */
+export async function enqueuePlanned(db: Db, options: { clock: Clock; settings: CampaignSettings; batchSize?: number; campaignIds?: readonly number[] }): Promise<number> {
+  const batch = Math.max(100, options.batchSize ?? 5000);
+  const s = options.settings.sender;
+  let last = 0;
+  let enqueued = 0;
+  for (;;) {
+    const res = await sql<PendingMail>`SELECT d.id, d.campaign_id, d.occurrence, d.idempotency_key, d.contact_id, d.client_id, d.priority, d.account_id, d.to_address, d.template, d.locale, d.data,
+        d.not_before, d.not_after, k.name AS contact_name, k.title AS contact_title, k.language AS contact_language, c.name AS client_name, c.country::text AS country,
+        o.name AS owner_name, a.email AS account_email, a.name AS account_name, coalesce((cp.definition->>'figures')::boolean, false) AS figures
+      FROM campaign_decisions d JOIN campaigns cp ON cp.id = d.campaign_id AND NOT cp.paused
+      JOIN contacts k ON k.id = d.contact_id JOIN clients c ON c.id = d.client_id
+      JOIN mail_accounts a ON a.id = d.account_id LEFT JOIN owners o ON o.id = c.owner_id
+      WHERE d.enqueued_at IS NULL AND d.outcome IN ('planned','deferred') AND d.id > ${last}
+        ${options.campaignIds && options.campaignIds.length > 0 ? sql`AND d.campaign_id = ANY(${sql.val([...options.campaignIds])}::bigint[])` : sql``}
+      ORDER BY d.id LIMIT ${batch}`.execute(db.kysely);
+    const rows = res.rows;
+    if (rows.length === 0) break;
+    last = Number(rows[rows.length - 1]!.id);
+    const figures = await vipFigures(db, rows.filter((r) => r.figures));
+    const mails: OutboxInsert[] = rows.map((r) => ({
+      idempotencyKey: r.idempotency_key,
+      accountId: Number(r.account_id),
+      clientId: Number(r.client_id),
+      contactId: Number(r.contact_id),
+      toAddress: r.to_address,
+      toName: r.contact_name.replace(/[\r\n]+/g, ' '),
+      kind: r.priority,
+      template: r.template,
+      locale: r.locale,
+      data: {
+        ...(r.data ?? {}),
+        ...(figures.get(Number(r.id)) ? { figures: figures.get(Number(r.id)) } : {}),
+        contact: { name: r.contact_name, ...(r.contact_title ? { title: r.contact_title } : {}), ...(r.contact_language ? { language: r.contact_language } : {}) },
+        client: { name: r.client_name, ...(r.country ? { country: r.country } : {}) },
+        sender: { name: r.owner_name ?? r.account_name, email: r.account_email, company: s.company, website: s.website, ...(s.phone ? { phone: s.phone } : {}), ...(s.address ? { address: s.address } : {}) },
+      },
+      campaignId: Number(r.campaign_id),
+      occurrence: r.occurrence,
+      notBefore: new Date(r.not_before),
+      notAfter: r.not_after ? new Date(r.not_after) : null,
+    }));
+    const out = await enqueueMail(db, mails, { clock: options.clock });
+    enqueued += out.inserted;
+    await sql`UPDATE campaign_decisions SET enqueued_at = ${options.clock.now()} WHERE id = ANY(${sql.val(rows.map((r) => Number(r.id)))}::bigint[]) AND enqueued_at IS NULL`.execute(db.kysely);
+  }
+  return enqueued;
+}
+
+/** A VIP summary's figures from the client's orders of the period before (data.periodStart..periodEnd). */
+async function vipFigures(db: Db, rows: readonly PendingMail[]): Promise<Map<number, Record<string, unknown>>> {
+  const out = new Map<number, Record<string, unknown>>();
+  if (rows.length === 0) return out;
+  const res = await sql<{ id: number; orders: number; amount: number; currency: string | null; top: string[] | null }>`SELECT x.id,
+      (SELECT count(*)::int FROM orders o WHERE o.client_id = x.client_id AND o.status <> 'cancelled' AND o.ordered_on BETWEEN x.ps AND x.pe) AS orders,
+      (SELECT coalesce(sum(o.amount), 0) FROM orders o WHERE o.client_id = x.client_id AND o.status <> 'cancelled' AND o.ordered_on BETWEEN x.ps AND x.pe) AS amount,
+      (SELECT min(o.currency) FROM orders o WHERE o.client_id = x.client_id AND o.ordered_on BETWEEN x.ps AND x.pe) AS currency,
+      (SELECT array_agg(p.product) FROM (SELECT l.product FROM orders o JOIN order_lines l ON l.order_id = o.id WHERE o.client_id = x.client_id AND o.status <> 'cancelled' AND o.ordered_on BETWEEN x.ps AND x.pe
+         GROUP BY l.product ORDER BY sum(coalesce(l.amount, 0)) DESC, l.product LIMIT 3) p) AS top
+    FROM unnest(${sql.val(rows.map((r) => Number(r.id)))}::bigint[], ${sql.val(rows.map((r) => Number(r.client_id)))}::bigint[],
+      ${sql.val(rows.map((r) => String(r.data?.periodStart ?? '1900-01-01')))}::date[], ${sql.val(rows.map((r) => String(r.data?.periodEnd ?? '1900-01-01')))}::date[]) AS x(id, client_id, ps, pe)`.execute(db.kysely);
+  for (const r of res.rows) out.set(Number(r.id), { orders: r.orders, amount: Number(r.amount), currency: r.currency ?? 'USD', topProducts: r.top ?? [] });
+  return out;
+}
