@@ -7,6 +7,7 @@ export const ERROR_CODES = {
   CONFIG_INVALID: 'a configuration value is missing or malformed',
   INPUT_INVALID: 'an input value is malformed',
   INPUT_FILE_UNREADABLE: 'an input file cannot be read or parsed',
+  OUTPUT_FILE_UNWRITABLE: 'an output file cannot be written',
   NOT_FOUND: 'a referenced record does not exist',
   CONFLICT: 'the change conflicts with existing data',
   // database

@@ -3,9 +3,10 @@ import type { Database } from '../../db/schema.ts';
 import type { ClientsTable, ContactsTable, OrderStatus } from '../../db/tables/client-book.ts';
 import { defaultTimeZone, timeZonesOf } from '../country.ts';
 import { exportHeader, type FieldName } from './columns.ts';
-import { isFreemailDomain } from './freemail.ts';
+import { isFreemailDomain } from '../freemail.ts';
+import { clientNameKey } from '../client-input.ts';
 import type { ImportCounts, ImportNote, RejectedRow } from './import-report.ts';
-import { clientNameKey, type ClientFields, type ClientRecord, type ContactFields, type ContactRecord, type OrderLineFields, type OrderRecord, type ParsedRecords } from './parse-records.ts';
+import { type ClientFields, type ClientRecord, type ContactFields, type ContactRecord, type OrderLineFields, type OrderRecord, type ParsedRecords } from './parse-records.ts';
 
 type Trx = Transaction<Database>;
 

@@ -11,9 +11,8 @@ export { COLUMN_SPECS, columnMappingMarkdown, mapHeaders, headerKey, type Import
 export { changedNothing, type ImportReport, type ImportCounts, type RejectedRow, type ImportNote } from './import-report.ts';
 export { readSpreadsheet, parseCsvText, type Sheet, type SheetRow } from './read-spreadsheet.ts';
 export { decodeText, detectDelimiter } from './decode-text.ts';
-export { parseRecords, clientNameKey } from './parse-records.ts';
-export { isFreemailDomain } from './freemail.ts';
-export * from './cell-parsers.ts';
+export { parseRecords } from './parse-records.ts';
+export { parseDate as parseSpreadsheetDate, parseNumber as parseSpreadsheetNumber } from './cell-parsers.ts';
 
 export interface ImportOptions {
   /** Check everything, report, write nothing. */

@@ -1,5 +1,6 @@
 import type { ChannelKind, ClientStatus, Department, OrderStatus, RelationshipLevel, Tier } from '../../db/tables/client-book.ts';
 import { findCountry, canonicalTimeZone } from '../country.ts';
+import { clientNameKey } from '../client-input.ts';
 import {
   cellText, parseBoolean, parseClientStatus, parseCurrency, parseDate, parseDepartment, parseEmails, parseLanguage, parseNumber,
   parseOrderStatus, parseRelationship, parseTier, splitList, websiteDomain, type Cell, type Parsed,
@@ -93,10 +94,6 @@ export interface ParseResult {
   readonly notes: ImportNote[];
 }
 
-/** The client natural key: lower(trimmed name), inner spaces collapsed. */
-export function clientNameKey(name: string): string {
-  return name.normalize('NFKC').trim().replace(/\s+/g, ' ').toLowerCase();
-}
 
 /** Thrown (as a result) when the sheet has no usable header. */
 export interface HeaderProblem { readonly problem: string }
