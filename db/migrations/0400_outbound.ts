@@ -3,8 +3,9 @@ import { runScript } from './sql-script.ts';
 
 // Outbound (issue 6): the outbox (one row per mail, exactly once), its event
 // history, the send log that throttles count (sliding windows that hold across
-// processes), per-account send state (pause, warm-up, pacing), lock keys for
-// throttles, suppressions, unsubscribe records and bounces.
+// processes; checked under transaction-scoped advisory locks per account,
+// recipient domain and contact), per-account send state (pause, warm-up,
+// pacing), suppressions, unsubscribe records and bounces.
 export async function up(db: Kysely<any>): Promise<void> {
   await runScript(db, `
 CREATE TABLE outbox (
@@ -84,16 +85,11 @@ CREATE TABLE outbound_send_log (
   finished_at timestamptz,
   outcome text
 );
-CREATE INDEX outbound_send_log_account_idx ON outbound_send_log (account_id, reserved_at);
-CREATE INDEX outbound_send_log_domain_idx ON outbound_send_log (to_domain, reserved_at);
+CREATE INDEX outbound_send_log_account_idx ON outbound_send_log (account_id, finished_at);
+CREATE INDEX outbound_send_log_domain_idx ON outbound_send_log (to_domain, finished_at);
 CREATE INDEX outbound_send_log_contact_idx ON outbound_send_log (contact_id, budget, reserved_at);
 CREATE INDEX outbound_send_log_address_idx ON outbound_send_log (address_key, budget, reserved_at);
 CREATE INDEX outbound_send_log_open_idx ON outbound_send_log (outbox_id) WHERE finished_at IS NULL;
-
--- Rows locked (FOR UPDATE) while a sender checks a throttle window: 'account:1', 'domain:acme.com', 'contact:7'.
-CREATE TABLE outbound_throttle_keys (
-  key text PRIMARY KEY
-);
 
 -- Per sending account: pause state, warm-up, pacing, limit overrides.
 CREATE TABLE outbound_account_settings (
@@ -156,7 +152,6 @@ DROP TABLE outbound_bounces;
 DROP TABLE unsubscribes;
 DROP TABLE suppressions;
 DROP TABLE outbound_account_settings;
-DROP TABLE outbound_throttle_keys;
 DROP TABLE outbound_send_log;
 DROP TABLE outbox_events;
 DROP TABLE outbox;

@@ -82,10 +82,6 @@ export interface OutboundSendLogTable {
   outcome: string | null;
 }
 
-export interface OutboundThrottleKeysTable {
-  key: string;
-}
-
 export interface OutboundAccountSettingsTable {
   account_id: number;
   paused_at: Timestamp | null;
@@ -132,7 +128,6 @@ export interface OutboundTables {
   outbox: OutboxTable;
   outbox_events: OutboxEventsTable;
   outbound_send_log: OutboundSendLogTable;
-  outbound_throttle_keys: OutboundThrottleKeysTable;
   outbound_account_settings: OutboundAccountSettingsTable;
   suppressions: SuppressionsTable;
   unsubscribes: UnsubscribesTable;

@@ -1,0 +1,456 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { sql, type Transaction } from 'kysely';
+import type { Db } from '../db/database.ts';
+import type { Database } from '../db/schema.ts';
+import type { MailKind } from '../db/tables/outbound.ts';
+import { isFreemailDomain } from '../mailbox/index.ts';
+import type { Clock } from '../shared/clock.ts';
+import { seededJitterMs } from './jitter.ts';
+import { nextWindowOpen, recipientZone } from './send-window.ts';
+import { accountLimits, budgetOf, type OutboundSettings } from './settings.ts';
+import { DAY, HOUR, MINUTE, SECOND, nextContactSlot, warmupLimit, type WindowRule } from './throttle-math.ts';
+
+/** A row claimed for sending: everything the sender needs, plus its lease. */
+export interface ClaimedMail {
+  readonly id: number;
+  readonly claimToken: string;
+  readonly slotId: number;
+  readonly accountId: number;
+  readonly accountName: string;
+  readonly accountEmail: string;
+  readonly savesSent: boolean;
+  readonly clientId: number | null;
+  readonly contactId: number | null;
+  readonly toAddress: string;
+  readonly toName: string | null;
+  readonly kind: MailKind;
+  readonly template: string | null;
+  readonly locale: string | null;
+  readonly data: Record<string, unknown> | null;
+  readonly subject: string | null;
+  readonly html: string | null;
+  readonly textBody: string | null;
+  readonly headers: Record<string, string> | null;
+  readonly campaignId: number | null;
+  readonly messageId: string;
+  readonly inReplyTo: string | null;
+  readonly references: string[] | null;
+  readonly attempts: number;
+  readonly notAfter: Date | null;
+}
+
+export type ClaimAction = 'send' | 'defer' | 'expire' | 'suppress';
+
+export interface ClaimDecision {
+  readonly id: number;
+  readonly toAddress: string;
+  readonly accountId: number;
+  readonly kind: MailKind;
+  readonly action: ClaimAction;
+  readonly until?: Date;
+  readonly reason?: string;
+}
+
+export interface ClaimOptions {
+  readonly settings: OutboundSettings;
+  readonly clock: Clock;
+  readonly workerId: string;
+  readonly batch?: number;
+  /** Only these rows (e.g. `send test`). */
+  readonly onlyIds?: readonly number[];
+  /** Skip windows, contact budgets and pacing (a person's test mail); account and domain limits still hold. */
+  readonly bypassBudgets?: boolean;
+  /** Decide and report, then roll everything back. */
+  readonly dryRun?: boolean;
+}
+
+export interface ClaimResult {
+  readonly claimed: ClaimedMail[];
+  readonly decisions: ClaimDecision[];
+}
+
+interface CandidateRow {
+  id: number;
+  account_id: number;
+  client_id: number | null;
+  contact_id: number | null;
+  to_address: string;
+  to_name: string | null;
+  address_key: string;
+  to_domain: string;
+  kind: MailKind;
+  template: string | null;
+  locale: string | null;
+  data: Record<string, unknown> | null;
+  subject: string | null;
+  html: string | null;
+  text_body: string | null;
+  headers: Record<string, string> | null;
+  campaign_id: number | null;
+  not_after: Date | null;
+  message_id: string;
+  in_reply_to: string | null;
+  reference_ids: string[] | null;
+  attempts: number;
+  defer_reason: string | null;
+}
+
+interface AccountInfo {
+  id: number;
+  name: string;
+  email: string;
+  smtp_host: string | null;
+  saves_sent: boolean;
+  limits: Record<string, number | null> | null;
+  warmup_started_at: Date | null;
+  next_send_at: Date | null;
+}
+
+class Rollback extends Error {}
+
+/** A 63-bit advisory-lock key for a throttle key, scoped to the schema. */
+function lockKey(schema: string, key: string): string {
+  const h = createHash('sha256').update(`${schema}\u0000${key}`).digest();
+  return (h.readBigUInt64BE(0) & 0x7fff_ffff_ffff_ffffn).toString();
+}
+
+function contactKey(row: { contact_id: number | null; address_key: string }): string {
+  return row.contact_id !== null ? `contact:${row.contact_id}` : `addr:${row.address_key}`;
+}
+
+const iso = (d: Date | number): string => new Date(d).toISOString();
+
+/**
+ * Claims due rows in one transaction: FOR UPDATE SKIP LOCKED on the outbox,
+ * then, under advisory locks on each account, recipient domain and contact
+ * involved (taken in one sorted order, so no deadlock), decides for each row:
+ * send (reserve a slot in the send log, mark claimed with a lease), defer to
+ * the next allowed slot, expire past not_after, or suppress.
+ */
+export async function claimDue(db: Db, options: ClaimOptions): Promise<ClaimResult> {
+  const { settings, clock } = options;
+  const batch = options.batch ?? settings.claimBatch;
+  let result: ClaimResult = { claimed: [], decisions: [] };
+  try {
+    await db.kysely.transaction().execute(async (trx) => {
+      result = await claimInTransaction(trx, db.schema, options, batch, settings, clock.now());
+      if (options.dryRun) throw new Rollback();
+    });
+  } catch (e) {
+    if (!(e instanceof Rollback)) throw e;
+  }
+  return result;
+}
+
+async function claimInTransaction(
+  trx: Transaction<Database>,
+  schema: string,
+  options: ClaimOptions,
+  batch: number,
+  settings: OutboundSettings,
+  now: Date,
+): Promise<ClaimResult> {
+  const nowMs = now.getTime();
+  const only = options.onlyIds && options.onlyIds.length > 0 ? sql`AND o.id = ANY(${sql.val([...options.onlyIds])}::bigint[])` : sql``;
+  const due = options.onlyIds ? sql`` : sql`AND o.due_at <= ${now}`;
+  const candidates = (
+    await sql<CandidateRow>`
+      SELECT o.id, o.account_id, o.client_id, o.contact_id, o.to_address, o.to_name, o.address_key, o.to_domain, o.kind,
+             o.template, o.locale, o.data, o.subject, o.html, o.text_body, o.headers, o.campaign_id, o.not_after,
+             o.message_id, o.in_reply_to, o.reference_ids, o.attempts, o.defer_reason
+        FROM outbox o
+       WHERE o.state = 'planned' ${due} ${only}
+         AND NOT EXISTS (SELECT 1 FROM outbound_account_settings s WHERE s.account_id = o.account_id AND s.paused_at IS NOT NULL)
+       ORDER BY o.priority, o.due_at, o.id
+       LIMIT ${batch}
+       FOR UPDATE OF o SKIP LOCKED`.execute(trx)
+  ).rows.map((r) => ({ ...r, id: Number(r.id), account_id: Number(r.account_id), attempts: Number(r.attempts) }));
+  if (candidates.length === 0) return { claimed: [], decisions: [] };
+
+  const accountIds = [...new Set(candidates.map((c) => c.account_id))];
+  const accounts = new Map<number, AccountInfo>();
+  for (const a of (
+    await sql<AccountInfo>`
+      SELECT a.id, a.name, a.email, a.smtp_host, a.saves_sent, s.limits, s.warmup_started_at, s.next_send_at
+        FROM mail_accounts a LEFT JOIN outbound_account_settings s ON s.account_id = a.id
+       WHERE a.id = ANY(${sql.val(accountIds)}::bigint[])`.execute(trx)
+  ).rows) {
+    accounts.set(Number(a.id), { ...a, id: Number(a.id) });
+  }
+
+  const keys = [...new Set(candidates.map((c) => c.address_key))];
+  const suppressed = new Map<string, string>();
+  for (const s of (await sql<{ address_key: string; reason: string; source: string }>`SELECT address_key, reason, source FROM suppressions WHERE address_key = ANY(${sql.val(keys)}::text[])`.execute(trx)).rows) {
+    suppressed.set(s.address_key, `${s.source}: ${s.reason}`);
+  }
+  for (const s of (
+    await sql<{ address_key: string; status_reason: string | null }>`SELECT address_key, status_reason FROM contact_emails WHERE status = 'invalid' AND address_key = ANY(${sql.val(keys)}::text[])`.execute(trx)
+  ).rows) {
+    if (!suppressed.has(s.address_key)) suppressed.set(s.address_key, `address marked invalid${s.status_reason ? `: ${s.status_reason}` : ''}`);
+  }
+
+  const throttled = settings.throttles;
+  const useBudgets = throttled && !options.bypassBudgets;
+  // Recipient zones for send windows.
+  const zones = new Map<number, string>();
+  if (useBudgets) {
+    const contactIds = candidates.map((c) => c.contact_id).filter((x): x is number => x !== null);
+    const clientIds = candidates.map((c) => c.client_id).filter((x): x is number => x !== null);
+    const contactZone = new Map<number, { tz: string | null; client_id: number }>();
+    if (contactIds.length > 0) {
+      for (const r of (await sql<{ id: number; time_zone: string | null; client_id: number }>`SELECT id, time_zone, client_id FROM contacts WHERE id = ANY(${sql.val(contactIds)}::bigint[])`.execute(trx)).rows) {
+        contactZone.set(Number(r.id), { tz: r.time_zone, client_id: Number(r.client_id) });
+        clientIds.push(Number(r.client_id));
+      }
+    }
+    const clientZone = new Map<number, { tz: string | null; country: string | null }>();
+    if (clientIds.length > 0) {
+      for (const r of (await sql<{ id: number; time_zone: string | null; country: string | null }>`SELECT id, time_zone, country FROM clients WHERE id = ANY(${sql.val([...new Set(clientIds)])}::bigint[])`.execute(trx)).rows) {
+        clientZone.set(Number(r.id), { tz: r.time_zone, country: r.country });
+      }
+    }
+    for (const c of candidates) {
+      const ct = c.contact_id !== null ? contactZone.get(c.contact_id) : undefined;
+      const cl = clientZone.get(c.client_id ?? ct?.client_id ?? -1);
+      zones.set(c.id, recipientZone(ct?.tz, cl?.tz, cl?.country, settings.defaultTimeZone).zone);
+    }
+  }
+
+  const decisions: ClaimDecision[] = [];
+  const decide = (c: CandidateRow, action: ClaimAction, until?: Date, reason?: string): void => {
+    // A slot after the latest send time can never be used: expire now, saying why.
+    if (action === 'defer' && until && c.not_after && until.getTime() > c.not_after.getTime()) {
+      decisions.push({ id: c.id, toAddress: c.to_address, accountId: c.account_id, kind: c.kind, action: 'expire', reason: `next allowed slot ${iso(until)} (${reason}) is after the latest send time ${iso(c.not_after)}` });
+      return;
+    }
+    decisions.push({ id: c.id, toAddress: c.to_address, accountId: c.account_id, kind: c.kind, action, ...(until ? { until } : {}), ...(reason ? { reason } : {}) });
+  };
+
+  const open: CandidateRow[] = [];
+  for (const c of candidates) {
+    if (!accounts.has(c.account_id)) decide(c, 'suppress', undefined, `sending account ${c.account_id} no longer exists`);
+    else if (c.not_after && c.not_after.getTime() < nowMs) decide(c, 'expire', undefined, `latest send time ${iso(c.not_after)} has passed`);
+    else if (suppressed.has(c.address_key)) decide(c, 'suppress', undefined, `${c.to_address} is suppressed (${suppressed.get(c.address_key)})`);
+    else if (useBudgets) {
+      const window = settings.windows[c.kind];
+      const zone = zones.get(c.id) ?? settings.defaultTimeZone;
+      const opens = nextWindowOpen(now, window, zone);
+      if (opens.getTime() > nowMs) decide(c, 'defer', opens, `outside the ${c.kind} send window ${window?.hours ?? ''} in ${zone}`);
+      else open.push(c);
+    } else open.push(c);
+  }
+
+  const reserve: CandidateRow[] = [];
+  if (!throttled) reserve.push(...open);
+  else if (open.length > 0) {
+    // Lock every throttle key involved, in one sorted order.
+    const lockNames = new Set<string>();
+    for (const c of open) {
+      lockNames.add(`account:${c.account_id}`);
+      lockNames.add(`domain:${c.to_domain}`);
+      if (useBudgets && budgetOf(c.kind) !== 'other') lockNames.add(contactKey(c));
+    }
+    const lockIds = [...new Set([...lockNames].map((k) => lockKey(schema, k)))].sort();
+    await sql`SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT k FROM unnest(${sql.val(lockIds)}::bigint[]) AS k ORDER BY k) AS s`.execute(trx);
+
+    const gate = new Gate(trx, now);
+    for (const c of open) {
+      const acct = accounts.get(c.account_id)!;
+      const verdict = await gate.check(c, acct, settings, useBudgets);
+      if (verdict.ok) reserve.push(c);
+      else decide(c, 'defer', new Date(verdict.until), verdict.reason);
+    }
+    // Pacing with seeded jitter: the account's next send not before now + jitter.
+    if (!options.bypassBudgets && settings.jitter.maxMs > 0) {
+      const last = new Map<number, number>();
+      for (const c of reserve) last.set(c.account_id, c.id);
+      for (const [accountId, id] of last) {
+        const next = new Date(nowMs + seededJitterMs(settings.jitter.seed, id, settings.jitter.minMs, settings.jitter.maxMs));
+        await sql`INSERT INTO outbound_account_settings (account_id, next_send_at) VALUES (${accountId}, ${next})
+                  ON CONFLICT (account_id) DO UPDATE SET next_send_at = excluded.next_send_at, updated_at = now()`.execute(trx);
+      }
+    }
+    const warm = [...new Set(reserve.map((c) => c.account_id))].filter((id) => warmupOf(settings, accounts.get(id)!.name) && !accounts.get(id)!.warmup_started_at);
+    for (const id of warm) {
+      await sql`INSERT INTO outbound_account_settings (account_id, warmup_started_at) VALUES (${id}, ${now})
+                ON CONFLICT (account_id) DO UPDATE SET warmup_started_at = coalesce(outbound_account_settings.warmup_started_at, excluded.warmup_started_at)`.execute(trx);
+    }
+  }
+
+  const claimed: ClaimedMail[] = [];
+  if (reserve.length > 0) {
+    const leaseUntil = new Date(nowMs + settings.leaseSeconds * 1000);
+    const token = randomUUID();
+    await trx
+      .updateTable('outbox')
+      .set((eb) => ({ state: 'claimed', attempts: eb('attempts', '+', 1), lease_until: leaseUntil, claim_token: token, claimed_by: options.workerId, claimed_at: now, defer_until: null, defer_reason: null, updated_at: now }))
+      .where('id', 'in', reserve.map((c) => c.id))
+      .execute();
+    const slots = await trx
+      .insertInto('outbound_send_log')
+      .values(reserve.map((c) => ({ outbox_id: c.id, account_id: c.account_id, to_domain: c.to_domain, address_key: c.address_key, contact_id: c.contact_id, client_id: c.client_id, budget: budgetOf(c.kind), reserved_at: now })))
+      .returning(['id', 'outbox_id'])
+      .execute();
+    const slotOf = new Map(slots.map((s) => [Number(s.outbox_id), Number(s.id)]));
+    for (const c of reserve) {
+      const a = accounts.get(c.account_id)!;
+      decisions.push({ id: c.id, toAddress: c.to_address, accountId: c.account_id, kind: c.kind, action: 'send' });
+      claimed.push({
+        id: c.id, claimToken: token, slotId: slotOf.get(c.id) ?? 0, accountId: c.account_id, accountName: a.name, accountEmail: a.email, savesSent: a.saves_sent,
+        clientId: c.client_id, contactId: c.contact_id, toAddress: c.to_address, toName: c.to_name, kind: c.kind, template: c.template, locale: c.locale,
+        data: c.data, subject: c.subject, html: c.html, textBody: c.text_body, headers: c.headers, campaignId: c.campaign_id, messageId: c.message_id,
+        inReplyTo: c.in_reply_to, references: c.reference_ids, attempts: c.attempts + 1, notAfter: c.not_after,
+      });
+    }
+  }
+
+  // Everything else in a few set-based statements.
+  const deferred = decisions.filter((d) => d.action === 'defer');
+  if (deferred.length > 0) {
+    await sql`UPDATE outbox o SET defer_until = v.u, defer_reason = v.r, updated_at = ${now}
+                FROM unnest(${sql.val(deferred.map((d) => d.id))}::bigint[], ${sql.val(deferred.map((d) => iso(d.until!)))}::timestamptz[], ${sql.val(deferred.map((d) => d.reason ?? ''))}::text[]) AS v(id, u, r)
+               WHERE o.id = v.id`.execute(trx);
+  }
+  for (const action of ['expire', 'suppress'] as const) {
+    const list = decisions.filter((d) => d.action === action);
+    if (list.length === 0) continue;
+    const state = action === 'expire' ? 'expired' : 'suppressed';
+    await sql`UPDATE outbox o SET state = ${state}, last_error = v.r, updated_at = ${now}
+                FROM unnest(${sql.val(list.map((d) => d.id))}::bigint[], ${sql.val(list.map((d) => d.reason ?? ''))}::text[]) AS v(id, r)
+               WHERE o.id = v.id`.execute(trx);
+  }
+  // History: a deferral is recorded when its reason changes (not at every re-check).
+  const prevReason = new Map(candidates.map((c) => [c.id, c.defer_reason]));
+  const events = decisions
+    .filter((d) => d.action !== 'defer' || reasonKind(prevReason.get(d.id)) !== reasonKind(d.reason))
+    .map((d) => ({
+      outbox_id: d.id,
+      at: now,
+      event: d.action === 'send' ? 'claimed' : d.action === 'defer' ? 'deferred' : d.action === 'expire' ? 'expired' : 'suppressed',
+      detail: d.action === 'send' ? `by ${options.workerId}` : d.action === 'defer' ? `until ${iso(d.until!)}: ${d.reason}` : (d.reason ?? null),
+    }));
+  if (events.length > 0) await trx.insertInto('outbox_events').values(events).execute();
+  return { claimed, decisions };
+}
+
+/** The reason without its figures, so "per minute 10/10" twice is one event. */
+function reasonKind(reason: string | null | undefined): string {
+  return (reason ?? '').replace(/\d[\d:.TZ+-]*/g, '#');
+}
+
+function warmupOf(settings: OutboundSettings, accountName: string): { startPerDay: number; growth: number } | null {
+  const w = settings.accounts[accountName]?.warmup;
+  if (!w) return null;
+  return w === true ? { startPerDay: 20, growth: 1.5 } : w;
+}
+
+interface WindowCount {
+  rule: WindowRule;
+  used: number;
+}
+
+/**
+ * Counts slots under the locks the claim holds and keeps the counts of the
+ * slots this claim adds, so a batch never overshoots a window.
+ */
+class Gate {
+  private readonly accountCounts = new Map<number, WindowCount[]>();
+  private readonly domainCounts = new Map<string, WindowCount[]>();
+  private readonly contactTimes = new Map<string, number[]>();
+  private readonly reservedByAccount = new Map<number, number>();
+
+  constructor(
+    private readonly trx: Transaction<Database>,
+    private readonly now: Date,
+  ) {}
+
+  async check(c: CandidateRow, acct: AccountInfo, settings: OutboundSettings, useBudgets: boolean): Promise<{ ok: true } | { ok: false; until: number; reason: string }> {
+    const nowMs = this.now.getTime();
+    if (useBudgets && acct.next_send_at && acct.next_send_at.getTime() > nowMs) {
+      return { ok: false, until: acct.next_send_at.getTime(), reason: `pacing between sends of account ${acct.name}` };
+    }
+    if (useBudgets && settings.jitter.maxMs > 0 && (this.reservedByAccount.get(acct.id) ?? 0) > 0) {
+      return { ok: false, until: nowMs + settings.jitter.minMs, reason: `pacing between sends of account ${acct.name}` };
+    }
+    // Account windows.
+    const limits = accountLimits(settings, acct.name, acct.smtp_host, acct.limits);
+    const warm = warmupOf(settings, acct.name);
+    const perDay = warm ? warmupLimit(limits.perDay, warm.startPerDay, warm.growth, acct.warmup_started_at ? Math.floor((nowMs - acct.warmup_started_at.getTime()) / DAY) : 0) : limits.perDay;
+    const accountRules: WindowRule[] = [];
+    if (limits.perSecond !== null) accountRules.push({ name: 'per second', windowMs: SECOND, limit: limits.perSecond });
+    if (limits.perMinute !== null) accountRules.push({ name: 'per minute', windowMs: MINUTE, limit: limits.perMinute });
+    if (limits.perHour !== null) accountRules.push({ name: 'per hour', windowMs: HOUR, limit: limits.perHour });
+    if (perDay !== null) accountRules.push({ name: warm ? 'per day (warm-up)' : 'per day', windowMs: DAY, limit: perDay });
+    let counts = this.accountCounts.get(acct.id);
+    if (!counts) {
+      counts = await this.count(sql`account_id = ${acct.id}`, accountRules);
+      this.accountCounts.set(acct.id, counts);
+    }
+    const blockA = await this.blocked(counts, sql`account_id = ${acct.id}`, `account ${acct.name}`);
+    if (blockA) return blockA;
+    // Recipient domain windows.
+    const free = isFreemailDomain(c.to_domain);
+    const d = settings.domains;
+    const domainRules: WindowRule[] = [];
+    const pm = free ? d.freemailPerMinute : d.perMinute;
+    const ph = free ? d.freemailPerHour : d.perHour;
+    if (pm !== null) domainRules.push({ name: 'per minute', windowMs: MINUTE, limit: pm });
+    if (ph !== null) domainRules.push({ name: 'per hour', windowMs: HOUR, limit: ph });
+    let dcounts = this.domainCounts.get(c.to_domain);
+    if (!dcounts) {
+      dcounts = await this.count(sql`to_domain = ${c.to_domain}`, domainRules);
+      this.domainCounts.set(c.to_domain, dcounts);
+    }
+    const blockD = await this.blocked(dcounts, sql`to_domain = ${c.to_domain}`, `recipient domain ${c.to_domain}`);
+    if (blockD) return blockD;
+    // Contact budget.
+    const budget = budgetOf(c.kind);
+    const ck = contactKey(c);
+    if (useBudgets && budget !== 'other') {
+      const rule = settings.contacts[budget];
+      const key = `${ck}|${budget}`;
+      let times = this.contactTimes.get(key);
+      if (!times) {
+        const where = c.contact_id !== null ? sql`contact_id = ${c.contact_id}` : sql`address_key = ${c.address_key}`;
+        const since = new Date(nowMs - Math.max(30, rule.minGapDays) * DAY);
+        times = (
+          await sql<{ reserved_at: Date }>`SELECT reserved_at FROM outbound_send_log WHERE ${where} AND budget = ${budget} AND reserved_at > ${since}
+                                             AND (outcome IS NULL OR outcome = 'sent')`.execute(this.trx)
+        ).rows.map((r) => r.reserved_at.getTime());
+        this.contactTimes.set(key, times);
+      }
+      const next = nextContactSlot(nowMs, times, rule.minGapDays, rule.perMonth);
+      if (next > nowMs) return { ok: false, until: next, reason: `contact ${budget} budget (every ${rule.minGapDays} days, ${rule.perMonth ?? 'no'} cap a month)` };
+      times.push(nowMs);
+    }
+    for (const w of counts) w.used += 1;
+    for (const w of dcounts) w.used += 1;
+    this.reservedByAccount.set(acct.id, (this.reservedByAccount.get(acct.id) ?? 0) + 1);
+    return { ok: true };
+  }
+
+  private async count(where: ReturnType<typeof sql>, rules: WindowRule[]): Promise<WindowCount[]> {
+    if (rules.length === 0) return [];
+    const longest = Math.max(...rules.map((r) => r.windowMs));
+    const nowMs = this.now.getTime();
+    const rows = (
+      await sql<{ finished_at: Date | null }>`SELECT finished_at FROM outbound_send_log WHERE ${where} AND (finished_at IS NULL OR finished_at > ${new Date(nowMs - longest)})`.execute(this.trx)
+    ).rows;
+    return rules.map((rule) => ({ rule, used: rows.filter((r) => r.finished_at === null || r.finished_at.getTime() > nowMs - rule.windowMs).length }));
+  }
+
+  private async blocked(counts: WindowCount[], where: ReturnType<typeof sql>, what: string): Promise<{ ok: false; until: number; reason: string } | null> {
+    const nowMs = this.now.getTime();
+    for (const w of counts) {
+      if (w.used < w.rule.limit) continue;
+      const since = new Date(nowMs - w.rule.windowMs);
+      const fin = (
+        await sql<{ finished_at: Date | null }>`SELECT finished_at FROM outbound_send_log WHERE ${where} AND (finished_at IS NULL OR finished_at > ${since})
+                                                ORDER BY finished_at ASC NULLS LAST OFFSET ${w.used - w.rule.limit} LIMIT 1`.execute(this.trx)
+      ).rows[0];
+      const until = fin?.finished_at ? fin.finished_at.getTime() + w.rule.windowMs : nowMs + Math.min(1000, Math.max(50, w.rule.windowMs / 20));
+      return { ok: false, until: Math.max(until, nowMs + 1), reason: `${what} limit ${w.rule.limit} ${w.rule.name}` };
+    }
+    return null;
+  }
+}

@@ -1,0 +1,304 @@
+import { Readable } from 'node:stream';
+import { hostname } from 'node:os';
+import { sql } from 'kysely';
+import type { Db } from '../db/database.ts';
+import { describeError, isAppError } from '../shared/app-error.ts';
+import type { Clock } from '../shared/clock.ts';
+import { silentLogger, type Logger } from '../shared/logger.ts';
+import { claimDue, type ClaimDecision, type ClaimedMail } from './claim.ts';
+import { composeMessage, isPromotional, unsubscribeLinks, type UnsubscribeConfig } from './compose.ts';
+import { seededUnit } from './jitter.ts';
+import { recoverExpiredLeases, resolveUncertain } from './recovery.ts';
+import type { RenderedContent, Renderer } from './renderer.ts';
+import type { OutboundSettings } from './settings.ts';
+import { classifySmtpError, oneLine, type SmtpErrorLike, type SmtpOutcome } from './smtp-outcome.ts';
+import type { SmtpTransports } from './smtp-transports.ts';
+import { backoffMs } from './throttle-math.ts';
+
+/** Called after a mail is recorded as sent (append to Sent, import into its thread). Errors are stored, never thrown. */
+export type AfterSent = (mail: ClaimedMail, raw: Buffer) => Promise<string | null>;
+
+export interface SenderDeps {
+  readonly db: Db;
+  readonly settings: OutboundSettings;
+  readonly clock: Clock;
+  readonly transports: SmtpTransports;
+  readonly renderer?: Renderer | null;
+  readonly unsubscribe?: UnsubscribeConfig | null;
+  readonly afterSent?: AfterSent | null;
+  readonly logger?: Logger;
+  readonly workerId?: string;
+}
+
+export interface MailReport {
+  readonly id: number;
+  readonly toAddress: string;
+  readonly outcome: 'sent' | 'failed' | 'bounced' | 'retry' | 'auth-wait' | 'uncertain' | 'deferred' | 'expired' | 'suppressed' | 'would-send' | 'render-failed';
+  readonly detail?: string;
+}
+
+export interface BatchReport {
+  readonly claimed: number;
+  readonly mails: MailReport[];
+}
+
+/** The whole pipeline for one batch, top to bottom: claim, render, compose, send, record. */
+export async function processBatch(deps: SenderDeps, options: { onlyIds?: readonly number[]; bypassBudgets?: boolean; dryRun?: boolean } = {}): Promise<BatchReport> {
+  const workerId = deps.workerId ?? `${hostname()}:${process.pid}`;
+  const { claimed, decisions } = await claimDue(deps.db, {
+    settings: deps.settings,
+    clock: deps.clock,
+    workerId,
+    ...(options.onlyIds ? { onlyIds: options.onlyIds } : {}),
+    ...(options.bypassBudgets ? { bypassBudgets: true } : {}),
+    ...(options.dryRun ? { dryRun: true } : {}),
+  });
+  const mails: MailReport[] = decisions.filter((d) => d.action !== 'send').map(decisionReport);
+  if (options.dryRun) {
+    for (const mail of claimed) {
+      try {
+        render(deps, mail);
+        mails.push({ id: mail.id, toAddress: mail.toAddress, outcome: 'would-send' });
+      } catch (e) {
+        mails.push({ id: mail.id, toAddress: mail.toAddress, outcome: 'render-failed', detail: describeError(e) });
+      }
+    }
+    return { claimed: claimed.length, mails };
+  }
+  const results = await Promise.all(claimed.map((mail) => sendOne(deps, mail)));
+  mails.push(...results);
+  return { claimed: claimed.length, mails };
+}
+
+function decisionReport(d: ClaimDecision): MailReport {
+  const outcome = d.action === 'defer' ? 'deferred' : d.action === 'expire' ? 'expired' : 'suppressed';
+  return { id: d.id, toAddress: d.toAddress, outcome, detail: d.action === 'defer' ? `until ${d.until?.toISOString()}: ${d.reason}` : (d.reason ?? '') };
+}
+
+function render(deps: SenderDeps, mail: ClaimedMail, extra: Record<string, unknown> = {}): RenderedContent {
+  if (mail.template) {
+    if (!deps.renderer) throw new Error(`template ${mail.template}: no template library loaded`);
+    const locale = deps.renderer.resolveLocale?.(mail.template, mail.locale) ?? mail.locale ?? 'en';
+    return deps.renderer.render(mail.template, locale, { ...(mail.data ?? {}), ...extra });
+  }
+  return { subject: mail.subject ?? '', html: mail.html ?? '', text: mail.textBody ?? '' };
+}
+
+async function sendOne(deps: SenderDeps, mail: ClaimedMail): Promise<MailReport> {
+  const { db, clock } = deps;
+  const log = deps.logger ?? silentLogger;
+  // 1. Render and compose. A failure here concerns this row only.
+  let raw: Buffer;
+  let fromName: string | undefined;
+  let transport;
+  try {
+    const links = isPromotional(mail.kind) && deps.unsubscribe ? unsubscribeLinks(mail, deps.unsubscribe) : null;
+    const content = render(deps, mail, links ? { unsubscribeUrl: links.url ?? links.mailto } : {});
+    transport = await deps.transports.get(mail.accountId);
+    fromName = transport.fromName;
+    raw = await composeMessage(mail, content, { fromName, date: clock.now(), unsubscribe: links, dkim: transport.dkim });
+  } catch (e) {
+    const words = `${isAppError(e) ? e.code : 'render failed'}: ${describeError(e)}`;
+    await finishFailed(db, clock, mail, oneLine(words), 'failed');
+    return { id: mail.id, toAddress: mail.toAddress, outcome: 'render-failed', detail: words };
+  }
+  // 2. SMTP. The message counts as handed over once nodemailer has read all of it.
+  let handedOver = false;
+  const stream = Readable.from([raw]);
+  stream.once('end', () => {
+    handedOver = true;
+  });
+  let response: string;
+  try {
+    const info = await transport.transporter.sendMail({ envelope: { from: mail.accountEmail, to: [mail.toAddress] }, raw: stream });
+    response = oneLine(String(info.response ?? '250 accepted'));
+  } catch (e) {
+    const outcome = classifySmtpError(e as SmtpErrorLike, handedOver);
+    log.warn({ outbox: mail.id, outcome: outcome.kind, words: outcome.words }, 'smtp send failed');
+    return handleFailure(deps, mail, outcome);
+  }
+  // 3. Record, in the same breath as the server's acceptance.
+  await markSent(db, clock, mail, response);
+  if (deps.afterSent) {
+    const note = await deps.afterSent(mail, raw).catch((e: unknown) => `failed: ${describeError(e)}`);
+    if (note) await db.kysely.updateTable('outbox').set({ sent_copy: note }).where('id', '=', mail.id).execute();
+  }
+  return { id: mail.id, toAddress: mail.toAddress, outcome: 'sent', detail: response };
+}
+
+export async function markSent(db: Db, clock: Clock, mail: ClaimedMail, response: string): Promise<void> {
+  const now = clock.now();
+  await sql`
+    WITH u AS (
+      UPDATE outbox SET state = 'sent', sent_at = ${now}, smtp_response = ${response}, lease_until = NULL, last_error = NULL, updated_at = ${now}
+       WHERE id = ${mail.id} AND claim_token = ${mail.claimToken} AND state IN ('claimed', 'uncertain')
+      RETURNING id),
+    l AS (UPDATE outbound_send_log SET finished_at = ${now}, outcome = 'sent' WHERE id = ${mail.slotId}),
+    a AS (UPDATE outbound_account_settings SET failure_streak = 0, failure_streak_kind = NULL WHERE account_id = ${mail.accountId} AND failure_streak > 0)
+    INSERT INTO outbox_events (outbox_id, at, event, detail) SELECT id, ${now}, 'sent', ${response} FROM u`.execute(db.kysely);
+}
+
+async function finishFailed(db: Db, clock: Clock, mail: ClaimedMail, words: string, slotOutcome: string, extra: { bounce?: boolean } = {}): Promise<void> {
+  const now = clock.now();
+  await sql`
+    WITH u AS (
+      UPDATE outbox SET state = 'failed', last_error = ${words}, lease_until = NULL, updated_at = ${now},
+             bounced_at = ${extra.bounce ? now : null}, bounce_reason = ${extra.bounce ? words : null}
+       WHERE id = ${mail.id} AND claim_token = ${mail.claimToken} AND state IN ('claimed', 'uncertain')
+      RETURNING id),
+    l AS (UPDATE outbound_send_log SET finished_at = ${now}, outcome = ${slotOutcome} WHERE id = ${mail.slotId})
+    INSERT INTO outbox_events (outbox_id, at, event, detail) SELECT id, ${now}, ${extra.bounce ? 'bounced' : 'failed'}, ${words} FROM u`.execute(db.kysely);
+}
+
+async function handleFailure(deps: SenderDeps, mail: ClaimedMail, outcome: SmtpOutcome): Promise<MailReport> {
+  const { db, clock, settings } = deps;
+  const now = clock.now();
+  const base = { id: mail.id, toAddress: mail.toAddress };
+  switch (outcome.kind) {
+    case 'fail':
+      await finishFailed(db, clock, mail, outcome.words, 'failed');
+      return { ...base, outcome: 'failed', detail: outcome.words };
+    case 'hard-bounce': {
+      await finishFailed(db, clock, mail, outcome.words, 'failed', { bounce: true });
+      await suppressAddress(db, mail.toAddress, `hard bounce: ${outcome.words}`, 'bounce', mail.id);
+      await bumpFailureStreak(deps, mail.accountId, 'bounce', outcome.words);
+      return { ...base, outcome: 'bounced', detail: outcome.words };
+    }
+    case 'uncertain': {
+      await sql`
+        WITH u AS (
+          UPDATE outbox SET state = 'uncertain', last_error = ${`connection lost after the message was handed over: ${outcome.words}`}, lease_until = NULL, updated_at = ${now}
+           WHERE id = ${mail.id} AND claim_token = ${mail.claimToken} AND state = 'claimed' RETURNING id),
+        l AS (UPDATE outbound_send_log SET finished_at = ${now}, outcome = 'uncertain' WHERE id = ${mail.slotId})
+        INSERT INTO outbox_events (outbox_id, at, event, detail) SELECT id, ${now}, 'uncertain', ${outcome.words} FROM u`.execute(db.kysely);
+      return { ...base, outcome: 'uncertain', detail: outcome.words };
+    }
+    case 'auth':
+    case 'retry': {
+      const isAuth = outcome.kind === 'auth';
+      if (!isAuth && mail.attempts >= settings.retry.maxAttempts) {
+        const words = `gave up after ${mail.attempts} attempts: ${outcome.words}`;
+        await finishFailed(db, clock, mail, words, 'failed');
+        return { ...base, outcome: 'failed', detail: words };
+      }
+      const wait = backoffMs(mail.attempts, settings.retry.baseSeconds, settings.retry.maxSeconds, seededUnit(settings.jitter.seed, `${mail.id}:${mail.attempts}`));
+      const until = new Date(now.getTime() + wait);
+      const words = isAuth ? `SMTP authentication failed: ${outcome.words}` : outcome.words;
+      // An auth failure is the account's problem, not the row's: the attempt is given back.
+      await sql`
+        WITH u AS (
+          UPDATE outbox SET state = 'planned', defer_until = ${until}, defer_reason = ${isAuth ? 'waiting for the account\'s SMTP login' : 'retry after a temporary failure'},
+                 last_error = ${words}, lease_until = NULL, claim_token = NULL, attempts = attempts - ${isAuth ? 1 : 0}, updated_at = ${now}
+           WHERE id = ${mail.id} AND claim_token = ${mail.claimToken} AND state = 'claimed' RETURNING id),
+        l AS (UPDATE outbound_send_log SET finished_at = ${now}, outcome = 'retry' WHERE id = ${mail.slotId})
+        INSERT INTO outbox_events (outbox_id, at, event, detail) SELECT id, ${now}, 'retry', ${`until ${until.toISOString()}: ${words}`} FROM u`.execute(db.kysely);
+      if (isAuth) {
+        await deps.transports.drop(mail.accountId);
+        await bumpFailureStreak(deps, mail.accountId, 'auth', outcome.words);
+      }
+      return { ...base, outcome: isAuth ? 'auth-wait' : 'retry', detail: words };
+    }
+  }
+}
+
+/** Puts an address on the suppression list and marks a contact's address invalid. */
+export async function suppressAddress(db: Db, address: string, reason: string, source: 'manual' | 'unsubscribe' | 'bounce' | 'complaint' | 'import', outboxId: number | null): Promise<void> {
+  const key = address.trim().toLowerCase();
+  await db.kysely
+    .insertInto('suppressions')
+    .values({ address_key: key, reason: oneLine(reason), source, outbox_id: outboxId })
+    .onConflict((oc) => oc.column('address_key').doNothing())
+    .execute();
+  if (source === 'bounce') {
+    await sql`UPDATE contact_emails SET status = 'invalid', status_reason = ${oneLine(reason).slice(0, 300)} WHERE address_key = ${key}`.execute(db.kysely);
+  }
+}
+
+/** A run of hard bounces or auth failures pauses the account, saying why. */
+async function bumpFailureStreak(deps: SenderDeps, accountId: number, kind: 'bounce' | 'auth', words: string): Promise<void> {
+  const now = deps.clock.now();
+  const res = await sql<{ failure_streak: number }>`
+    INSERT INTO outbound_account_settings AS s (account_id, failure_streak, failure_streak_kind, updated_at) VALUES (${accountId}, 1, ${kind}, ${now})
+    ON CONFLICT (account_id) DO UPDATE SET
+      failure_streak = CASE WHEN s.failure_streak_kind = ${kind} THEN s.failure_streak + 1 ELSE 1 END,
+      failure_streak_kind = ${kind}, updated_at = ${now}
+    RETURNING failure_streak`.execute(deps.db.kysely);
+  const streak = Number(res.rows[0]?.failure_streak ?? 0);
+  const threshold = kind === 'auth' ? deps.settings.pause.authFailures : deps.settings.pause.bounceRun;
+  if (streak >= threshold) {
+    const reason = kind === 'auth' ? `SMTP login refused ${streak} times in a row (last: ${words}); fix the password and run rapport send resume` : `${streak} hard bounces in a row (last: ${words}); check the list, then run rapport send resume`;
+    await sql`UPDATE outbound_account_settings SET paused_at = coalesce(paused_at, ${now}), paused_reason = coalesce(paused_reason, ${reason}) WHERE account_id = ${accountId}`.execute(deps.db.kysely);
+    (deps.logger ?? silentLogger).error({ accountId, reason }, 'account paused');
+  }
+}
+
+export interface RunOptions {
+  /** Concurrent worker loops in this process (default 1). */
+  readonly workers?: number;
+  /** Stop when nothing is due. */
+  readonly once?: boolean;
+  readonly dryRun?: boolean;
+  readonly signal?: AbortSignal;
+  readonly onBatch?: (report: BatchReport) => void;
+}
+
+const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
+  });
+
+/**
+ * The sender: N worker loops claiming and sending until stopped (or, with
+ * once, until nothing is due). Every few seconds one loop recovers expired
+ * leases (-> uncertain) and resolves uncertain rows by the documented rule.
+ */
+export async function runSender(deps: SenderDeps, options: RunOptions = {}): Promise<{ sent: number; reports: number }> {
+  const workers = Math.max(1, options.workers ?? 1);
+  let sent = 0;
+  let reports = 0;
+  let lastRecovery = 0;
+  const recover = async (): Promise<void> => {
+    const t = Date.now();
+    if (t - lastRecovery < 5000) return;
+    lastRecovery = t;
+    await recoverExpiredLeases(deps.db, deps.clock);
+    await resolveUncertain(deps.db, deps.clock, deps.settings);
+  };
+  if (options.dryRun) {
+    const report = await processBatch(deps, { dryRun: true });
+    options.onBatch?.(report);
+    return { sent: 0, reports: report.mails.length };
+  }
+  await recover();
+  const loop = async (index: number): Promise<void> => {
+    const d = { ...deps, workerId: `${deps.workerId ?? `${hostname()}:${process.pid}`}/${index}` };
+    while (!options.signal?.aborted) {
+      if (index === 0) await recover().catch((e: unknown) => (deps.logger ?? silentLogger).error({ err: describeError(e) }, 'recovery failed'));
+      let report: BatchReport;
+      try {
+        report = await processBatch(d);
+      } catch (e) {
+        (deps.logger ?? silentLogger).error({ err: describeError(e) }, 'claim failed; retrying');
+        await sleep(deps.settings.pollMs, options.signal);
+        continue;
+      }
+      sent += report.mails.filter((m) => m.outcome === 'sent').length;
+      reports += report.mails.length;
+      options.onBatch?.(report);
+      if (report.mails.length === 0) {
+        if (options.once) return;
+        await sleep(await idleMs(deps), options.signal);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: workers }, (_, i) => loop(i)));
+  return { sent, reports };
+}
+
+/** How long to wait when nothing is due: until the next due row, at most pollMs. */
+async function idleMs(deps: SenderDeps): Promise<number> {
+  const next = await deps.db.kysely.selectFrom('outbox').select((eb) => eb.fn.min('due_at').as('due')).where('state', '=', 'planned').executeTakeFirst();
+  const due = next?.due ? new Date(next.due as Date).getTime() - deps.clock.now().getTime() : deps.settings.pollMs;
+  return Math.max(5, Math.min(deps.settings.pollMs, due));
+}
