@@ -27,8 +27,12 @@ interface HelperOptions {
   inverse?: (ctx: unknown, opts?: unknown) => string;
 }
 
+const DEFAULT_FRAME: RenderFrame = { locale: 'en', timeZone: 'UTC', now: new Date(0), textMode: false, copy: {} };
+
 function frame(options: HelperOptions): RenderFrame {
   const d = options.data;
+  if (d && typeof d.locale === 'string' && typeof d.timeZone === 'string' && d.now instanceof Date && d.copy) return d as RenderFrame;
+  if (!d) return DEFAULT_FRAME;
   return {
     locale: d.locale ?? 'en',
     timeZone: d.timeZone ?? 'UTC',
@@ -68,23 +72,57 @@ function toNumber(v: unknown, helper: string): number {
   return n;
 }
 
-/** A date value: Date, ISO string, or 'YYYY-MM-DD' (a calendar date, no zone shift). */
-function toDateTime(v: unknown, f: RenderFrame, helper: string): DateTime {
+/** A date value: Date, ISO string, epoch ms, or 'YYYY-MM-DD' (a calendar date: no zone shift). */
+function toDate(v: unknown, helper: string): { date: Date; dateOnly: boolean } {
   need(v, helper, 'the date');
-  if (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v)) return DateTime.fromISO(v, { zone: 'UTC' }).setLocale(f.locale);
-  const dt = v instanceof Date ? DateTime.fromJSDate(v) : typeof v === 'number' ? DateTime.fromMillis(v) : DateTime.fromISO(String(v), { setZone: true });
-  if (!dt.isValid) throw new HelperError(`helper "${helper}": ${JSON.stringify(v)} is not a date`);
-  return dt.setZone(f.timeZone).setLocale(f.locale);
+  if (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v)) {
+    const d = new Date(`${v}T00:00:00Z`);
+    if (Number.isNaN(d.getTime())) throw new HelperError(`helper "${helper}": ${JSON.stringify(v)} is not a date`);
+    return { date: d, dateOnly: true };
+  }
+  const d = v instanceof Date ? v : typeof v === 'number' ? new Date(v) : new Date(String(v));
+  if (Number.isNaN(d.getTime())) throw new HelperError(`helper "${helper}": ${JSON.stringify(v)} is not a date`);
+  return { date: d, dateOnly: false };
 }
 
 const DATE_STYLES: Record<string, Intl.DateTimeFormatOptions> = {
-  short: DateTime.DATE_SHORT,
-  medium: DateTime.DATE_MED,
-  long: DateTime.DATE_FULL,
-  full: DateTime.DATE_HUGE,
+  short: { dateStyle: 'short' },
+  medium: { dateStyle: 'medium' },
+  long: { dateStyle: 'long' },
+  full: { dateStyle: 'full' },
   monthDay: { month: 'long', day: 'numeric' },
   monthYear: { month: 'long', year: 'numeric' },
+  time: { timeStyle: 'short' },
+  datetime: { dateStyle: 'medium', timeStyle: 'short' },
+  hour: { hour: 'numeric', hourCycle: 'h23' },
 };
+
+const dateFormats = new Map<string, Intl.DateTimeFormat>();
+function dateFormat(locale: string, timeZone: string, style: string): Intl.DateTimeFormat {
+  const key = `${locale}|${timeZone}|${style}`;
+  let f = dateFormats.get(key);
+  if (!f) {
+    f = new Intl.DateTimeFormat(locale, { ...(DATE_STYLES[style] ?? DATE_STYLES.long), timeZone });
+    dateFormats.set(key, f);
+  }
+  return f;
+}
+
+const pluralRules = new Map<string, Intl.PluralRules>();
+function pluralRule(locale: string): Intl.PluralRules {
+  let r = pluralRules.get(locale);
+  if (!r) {
+    r = new Intl.PluralRules(locale);
+    pluralRules.set(locale, r);
+  }
+  return r;
+}
+
+/** The hour (0-23) of a moment in a zone. */
+export function hourIn(date: Date, timeZone: string): number {
+  const h = Number(dateFormat('en', timeZone, 'hour').format(date));
+  return h === 24 ? 0 : h;
+}
 
 function isDateOnly(v: unknown): boolean {
   return typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v);
@@ -103,19 +141,20 @@ export function registerHelpers(hb: Hbs): string[] {
       const { params, options } = split(args);
       const f = frame(options);
       const style = typeof options.hash.style === 'string' ? options.hash.style : typeof params[1] === 'string' ? params[1] : 'long';
-      const dt = toDateTime(params[0], f, 'date');
-      return dt.toLocaleString(DATE_STYLES[style] ?? DateTime.DATE_FULL);
+      const { date, dateOnly } = toDate(params[0], 'date');
+      return dateFormat(f.locale, dateOnly ? 'UTC' : f.timeZone, DATE_STYLES[style] ? style : 'long').format(date);
     },
     time(...args) {
       const { params, options } = split(args);
       const f = frame(options);
       if (isDateOnly(params[0])) throw new HelperError('helper "time": a calendar date has no time');
-      return toDateTime(params[0], f, 'time').toLocaleString(DateTime.TIME_SIMPLE);
+      return dateFormat(f.locale, f.timeZone, 'time').format(toDate(params[0], 'time').date);
     },
     datetime(...args) {
       const { params, options } = split(args);
       const f = frame(options);
-      return toDateTime(params[0], f, 'datetime').toLocaleString(DateTime.DATETIME_MED);
+      const { date, dateOnly } = toDate(params[0], 'datetime');
+      return dateFormat(f.locale, dateOnly ? 'UTC' : f.timeZone, dateOnly ? 'long' : 'datetime').format(date);
     },
     number(...args) {
       const { params, options } = split(args);
@@ -162,15 +201,14 @@ export function registerHelpers(hb: Hbs): string[] {
     greeting(...args) {
       const { options } = split(args);
       const f = frame(options);
-      const hour = DateTime.fromJSDate(f.now).setZone(f.timeZone).hour;
-      return timeOfDayGreeting(hour, f.locale);
+      return timeOfDayGreeting(hourIn(f.now, f.timeZone), f.locale);
     },
     /** {{plural count one="# product" other="# products"}} (Intl plural rules; # is the formatted count). */
     plural(...args) {
       const { params, options } = split(args);
       const f = frame(options);
       const n = toNumber(need(params[0], 'plural', 'the count'), 'plural');
-      const rule = new Intl.PluralRules(f.locale).select(n);
+      const rule = pluralRule(f.locale).select(n);
       const form = options.hash[rule] ?? options.hash.other;
       if (typeof form !== 'string') throw new HelperError(`helper "plural": no "${rule}" or "other" form`);
       return form.replace(/#/g, numberFormat(f.locale, { maximumFractionDigits: 2 }).format(n));
@@ -186,9 +224,16 @@ export function registerHelpers(hb: Hbs): string[] {
         node = f.copy.generic;
         for (const k of keys.slice(1)) node = node && typeof node === 'object' ? (node as Record<string, unknown>)[k] : undefined;
       }
-      if (typeof node !== 'string' && typeof node !== 'number') throw new HelperError(`helper "copy": no text at ${keys.join('.')}`);
+      if (typeof node !== 'string' && typeof node !== 'number') {
+        if (typeof options.hash.fallback === 'string') return options.hash.fallback;
+        throw new HelperError(`helper "copy": no text at ${keys.join('.')}`);
+      }
       let text = String(node);
-      for (const [k, v] of Object.entries(options.hash)) text = text.split(`{${k}}`).join(v === undefined || v === null ? '' : String(v));
+      for (const [k, v] of Object.entries(options.hash)) {
+        if (k === 'fallback' || !text.includes(`{${k}}`)) continue;
+        if (v === undefined || v === null || String(v).trim() === '') throw new HelperError(`helper "copy": ${keys.join('.')} needs a value for {${k}}`);
+        text = text.split(`{${k}}`).join(String(v));
+      }
       return text;
     },
     /** Keeps http(s)/mailto/tel URLs; anything else (javascript:, data: html...) becomes "#". */

@@ -70,14 +70,20 @@ function str(v: unknown): string | undefined {
   return typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined;
 }
 
+const zoneCache = new Map<string, boolean>();
 function validZone(z: string | undefined): string | undefined {
   if (!z) return undefined;
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: z });
-    return z;
-  } catch {
-    return undefined;
+  let ok = zoneCache.get(z);
+  if (ok === undefined) {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: z });
+      ok = true;
+    } catch {
+      ok = false;
+    }
+    if (zoneCache.size < 10_000) zoneCache.set(z, ok);
   }
+  return ok ? z : undefined;
 }
 
 /** Subjects go into a header: one line, no control characters, squeezed spaces. */
