@@ -1,0 +1,57 @@
+import { sql } from 'kysely';
+import type { Db } from '../db/database.ts';
+import type { Clock } from '../shared/clock.ts';
+
+export interface FolderStatus {
+  readonly account: string;
+  readonly folder: string;
+  readonly role: string;
+  readonly messages: number;
+  readonly serverCount: number | null;
+  readonly lastSuccessAt: Date | null;
+  /** Seconds since the last success, null when never. */
+  readonly lagSeconds: number | null;
+  readonly lastError: string | null;
+  readonly lastErrorAt: Date | null;
+}
+
+export interface SyncStatus {
+  readonly folders: FolderStatus[];
+  /** Messages stored raw because they could not be parsed (newest first, at most 50). */
+  readonly parseErrors: Array<{ id: number; messageId: string; subject: string | null; error: string; at: Date }>;
+  readonly parseErrorCount: number;
+}
+
+export async function syncStatus(db: Db, clock: Clock): Promise<SyncStatus> {
+  const rows = await db.kysely
+    .selectFrom('mail_folders')
+    .innerJoin('mail_accounts', 'mail_accounts.id', 'mail_folders.account_id')
+    .select(['mail_accounts.name as account', 'mail_folders.path', 'mail_folders.role', 'mail_folders.message_count', 'mail_folders.server_count', 'mail_folders.last_success_at', 'mail_folders.last_error', 'mail_folders.last_error_at'])
+    .orderBy('mail_accounts.name')
+    .orderBy('mail_folders.id')
+    .execute();
+  const now = clock.now().getTime();
+  const errors = await db.kysely
+    .selectFrom('messages')
+    .select(['id', 'message_id', 'subject', 'parse_error', 'created_at'])
+    .where('parse_error', 'is not', null)
+    .orderBy('id', 'desc')
+    .limit(50)
+    .execute();
+  const count = await db.kysely.selectFrom('messages').select(sql<number>`count(*)::int`.as('n')).where('parse_error', 'is not', null).executeTakeFirstOrThrow();
+  return {
+    folders: rows.map((r) => ({
+      account: r.account,
+      folder: r.path,
+      role: r.role,
+      messages: r.message_count,
+      serverCount: r.server_count,
+      lastSuccessAt: r.last_success_at,
+      lagSeconds: r.last_success_at ? Math.max(0, Math.round((now - r.last_success_at.getTime()) / 1000)) : null,
+      lastError: r.last_error && (!r.last_success_at || !r.last_error_at || r.last_error_at >= r.last_success_at) ? r.last_error : null,
+      lastErrorAt: r.last_error_at,
+    })),
+    parseErrors: errors.map((e) => ({ id: e.id, messageId: e.message_id, subject: e.subject, error: e.parse_error ?? '', at: e.created_at })),
+    parseErrorCount: count.n,
+  };
+}
