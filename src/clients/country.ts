@@ -129,12 +129,24 @@ export function defaultTimeZone(country: string): string | undefined {
   return zones.find((z) => ct.getTimezone(z)?.countries[0] === code) ?? zones[0];
 }
 
-/** The canonical IANA name ("asia/shanghai" -> "Asia/Shanghai"), or undefined when Intl does not know it. */
+let zoneNames: Map<string, string> | undefined;
+
+/**
+ * The IANA name with its proper case ("asia/shanghai" -> "Asia/Shanghai"), or
+ * undefined when Intl does not know it. Current names stay as typed
+ * (Asia/Kolkata is not turned into ICU's older Asia/Calcutta).
+ */
 export function canonicalTimeZone(input: string): string | undefined {
   const name = input.trim();
   if (!name || !/^[A-Za-z_]+(\/[A-Za-z0-9_+\-]+)*$/.test(name)) return undefined;
+  if (!zoneNames) {
+    zoneNames = new Map();
+    for (const z of [...Object.keys(ct.getAllTimezones({ deprecated: true })), ...Intl.supportedValuesOf('timeZone')]) if (!zoneNames.has(z.toLowerCase())) zoneNames.set(z.toLowerCase(), z);
+  }
+  const known = zoneNames.get(name.toLowerCase());
   try {
-    return new Intl.DateTimeFormat('en-US', { timeZone: name }).resolvedOptions().timeZone;
+    const resolved = new Intl.DateTimeFormat('en-US', { timeZone: known ?? name }).resolvedOptions().timeZone;
+    return known ?? resolved;
   } catch {
     return undefined;
   }

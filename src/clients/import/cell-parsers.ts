@@ -74,7 +74,7 @@ function fromParts(text: string, y: number, m: number, d: number): Parsed<string
  * A number as people type it: "1,234.50", "1.234,50", "1 234", "$1,200", "12%"
  * is refused. Negative numbers are refused by the callers that need >= 0.
  */
-export function parseNumber(cell: Cell): Parsed<number> {
+export function parseNumber(cell: Cell, options: { decimalComma?: boolean } = {}): Parsed<number> {
   if (typeof cell === 'number') return Number.isFinite(cell) ? good(cell) : bad(`"${cell}" is not a number`);
   const raw = cellText(cell).normalize('NFKC');
   let text = raw.replace(/[\s\u00a0']/g, '').replace(/^[A-Za-z$€£¥￥]{1,3}|[A-Za-z$€£¥￥元]{1,3}$/g, '');
@@ -85,6 +85,10 @@ export function parseNumber(cell: Cell): Parsed<number> {
     const decimal = lastDot > lastComma ? '.' : ',';
     const thousands = decimal === '.' ? ',' : '.';
     text = text.split(thousands).join('').replace(decimal, '.');
+  } else if (options.decimalComma) {
+    // A semicolon-separated file comes from a decimal-comma locale: "1.000" is a thousand, "5,5" five and a half.
+    text = lastComma >= 0 ? text.replace(',', '.') : /^-?\d{1,3}(\.\d{3})+$/.test(text) ? text.split('.').join('') : text;
+    if (text.split('.').length > 2) return bad(`"${raw}" is not a number`);
   } else if (lastComma >= 0) {
     const parts = text.split(',');
     const thousandsLike = parts.length > 2 || (parts[1]?.length === 3 && (parts[0] ?? '').replace('-', '').length <= 3 && parts[0] !== '0' && parts[0] !== '-0');
@@ -180,9 +184,9 @@ export function parseRelationship(cell: Cell): Parsed<RelationshipLevel> {
 
 /** Words that point to a department (checked in this order: the first match wins). */
 const DEPARTMENT_WORDS: ReadonlyArray<readonly [Department, RegExp]> = [
-  ['customs', /customs|documentation|docs?\b|logistic|shipping|forwarding|import|报关|单证|关务|物流|船务|进出口/i],
-  ['technical', /technical|tech\b|engineer|\bqc\b|\bqa\b|quality|r\s*&\s*d|research|develop|技术|质检|品质|质量|研发|工程/i],
-  ['purchasing', /purchas|procure|buyer|buying|sourcing|supply|采购|采买|供应链/i],
+  ['customs', /customs|documentation|docs?\b|logistic|shipping|forwarding|import|zoll|aduana|douane|dogana|报关|单证|关务|物流|船务|进出口/i],
+  ['technical', /technical|tech\b|engineer|\bqc\b|\bqa\b|quality|qualit|calidad|r\s*&\s*d|research|develop|technik|técnic|tecnic|品管|技术|质检|品质|质量|研发|工程/i],
+  ['purchasing', /purchas|procure|buyer|buying|sourcing|supply|einkauf|compra|achat|acquist|zakup|закуп|采购|采买|供应链/i],
   ['warehouse', /warehouse|storage|stock|inventory|仓库|仓储|库管/i],
   ['sales', /sales|marketing|commercial|销售|市场|营销/i],
   ['management', /manage|director|ceo|\bcoo\b|\bcfo\b|owner|president|founder|boss|\bgm\b|\bmd\b|partner|chairman|总经理|老板|管理|董事|总裁|总监|负责人|经理/i],

@@ -34,7 +34,7 @@ class Rollback extends Error {}
 
 /** Imports an already-read sheet: the good rows in one transaction, the bad ones reported with their line. */
 export async function importSheet(db: Db, sheet: Sheet, entity: ImportEntity, options: ImportOptions = {}): Promise<ImportReport> {
-  const parsed = parseRecords(sheet.rows, entity);
+  const parsed = parseRecords(sheet.rows, entity, { decimalComma: sheet.delimiter === ';' });
   if ('problem' in parsed) throw new AppError('INPUT_FILE_UNREADABLE', `${sheet.file}: ${parsed.problem}`);
   const counts = emptyCounts();
   const rejected = [...parsed.rejected];

@@ -118,7 +118,12 @@ class RowError extends Error {}
 
 /** Reads one row's cells by field, collecting problems as RowError. */
 class RowReader {
-  constructor(private readonly cells: readonly Cell[], private readonly mapping: HeaderMapping) {}
+  constructor(private readonly cells: readonly Cell[], private readonly mapping: HeaderMapping, private readonly headers: readonly string[]) {}
+  /** The column's header as the file spells it. */
+  label(field: FieldName): string {
+    const i = this.mapping.fields.indexOf(field);
+    return (i >= 0 ? this.headers[i] : undefined) || exportHeader(field);
+  }
   cell(field: FieldName): Cell {
     const i = this.mapping.fields.indexOf(field);
     return i < 0 ? undefined : this.cells[i];
@@ -133,7 +138,7 @@ class RowReader {
   get<T>(field: FieldName, parser: (c: Cell) => Parsed<T>): T | undefined {
     if (!this.has(field)) return undefined;
     const res = parser(this.cell(field));
-    if (!res.ok) throw new RowError(`${exportHeader(field)}: ${res.reason}`);
+    if (!res.ok) throw new RowError(`${this.label(field)}: ${res.reason}`);
     return res.value;
   }
 }
@@ -154,13 +159,12 @@ function timeZoneOf(r: RowReader, field: FieldName): string | undefined {
   return zone;
 }
 
-function nonNegative(field: FieldName) {
+function nonNegative(decimalComma: boolean) {
   return (c: Cell): Parsed<number> => {
-    const res = parseNumber(c);
+    const res = parseNumber(c, { decimalComma });
     if (!res.ok) return res;
     if (res.value < 0) return { ok: false, reason: `${res.value} is negative` };
     if (res.value >= 1e13) return { ok: false, reason: `${res.value} is too large` };
-    void field;
     return res;
   };
 }
@@ -218,13 +222,13 @@ function clientOf(r: RowReader, name: string): ClientFields {
   const website = r.text('website');
   if (website !== undefined) {
     const domain = websiteDomain(website);
-    if (!domain) throw new RowError(`Website: "${website}" is not a web address`);
+    if (!domain) throw new RowError(`${r.label('website')}: "${website}" is not a web address`);
     c.website = website;
     c.domains.push(domain);
   }
   for (const d of splitList(r.cell('domains'), /[;,，；\s|]+/)) {
     const domain = websiteDomain(d.replace(/^@/, ''));
-    if (!domain) throw new RowError(`Domains: "${d}" is not a domain`);
+    if (!domain) throw new RowError(`${r.label('domains')}: "${d}" is not a domain`);
     if (!c.domains.includes(domain)) c.domains.push(domain);
   }
   for (const f of ['region', 'industry', 'nature', 'size', 'source', 'owner', 'notes', 'referredBy'] as const) {
@@ -242,13 +246,13 @@ function clientOf(r: RowReader, name: string): ClientFields {
   return c;
 }
 
-function orderOf(r: RowReader, line: number, company: string): OrderRecord {
+function orderOf(r: RowReader, line: number, company: string, decimalComma: boolean): OrderRecord {
   const orderNo = r.text('orderNo');
   if (orderNo === undefined) throw new RowError('no order number');
   const dateText = r.text('date');
   if (dateText === undefined) throw new RowError('no order date');
   const date = r.get('date', parseDate)!;
-  const num = nonNegative('amount');
+  const num = nonNegative(decimalComma);
   const status = r.get('orderStatus', parseOrderStatus);
   const currency = r.get('currency', parseCurrency);
   const orderTotal = r.get('orderTotal', num);
@@ -270,7 +274,12 @@ function orderOf(r: RowReader, line: number, company: string): OrderRecord {
 }
 
 /** Parses the data rows of a sheet for one kind of file. */
-export function parseRecords(rows: readonly SheetRow[], entity: ImportEntity): ParseResult | HeaderProblem {
+export interface ParseOptions {
+  /** Numbers use a decimal comma ("5,5", "1.000"): true for semicolon-separated CSV. */
+  readonly decimalComma?: boolean;
+}
+
+export function parseRecords(rows: readonly SheetRow[], entity: ImportEntity, options: ParseOptions = {}): ParseResult | HeaderProblem {
   const header = findHeader(rows, entity);
   if ('problem' in header) return header;
   const rejected: RejectedRow[] = [];
@@ -282,12 +291,12 @@ export function parseRecords(rows: readonly SheetRow[], entity: ImportEntity): P
   const orders: OrderRecord[] = [];
   const badOrders = new Map<string, number>();
   for (const row of data) {
-    const r = new RowReader(row.cells, header.mapping);
+    const r = new RowReader(row.cells, header.mapping, header.headers);
     try {
       const company = r.text('company');
       if (company === undefined) throw new RowError('no company');
       if (entity === 'orders') {
-        orders.push(orderOf(r, row.line, company));
+        orders.push(orderOf(r, row.line, company, options.decimalComma === true));
         continue;
       }
       const client = entity === 'clients' ? clientOf(r, company) : undefined;

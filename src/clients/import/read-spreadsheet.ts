@@ -37,7 +37,7 @@ export function parseCsvText(text: string, file: string): { rows: SheetRow[]; de
   }
   const rows: SheetRow[] = [];
   for (const r of records) {
-    const inner = r.raw.replace(/\r?\n$/, '');
+    const inner = r.raw.replace(/^(?:\r?\n)+/, '').replace(/\r?\n$/, '');
     const start = r.info.lines - (inner.match(/\n/g)?.length ?? 0);
     if (!isEmptyRow(r.record)) rows.push({ line: start, cells: r.record });
   }
