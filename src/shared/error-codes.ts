@@ -41,6 +41,8 @@ export const ERROR_CODES = {
   ACCOUNT_PAUSED: 'the sending account is paused',
   // campaigns
   CAMPAIGN_INVALID: 'a campaign definition is invalid',
+  // triage
+  ALERT_DELIVERY_FAILED: 'a triage alert (digest email or webhook) could not be delivered',
   // generic
   INTERNAL: 'an unexpected internal error',
 } as const;

@@ -14,7 +14,8 @@ export interface DeliveryInput {
   readonly us: UsMatcher;
   readonly companyNames: readonly string[];
   readonly products: readonly string[];
-  /** Our people's names (first and last names of the To display names that are us). */
+  /** Our people's names (owners, account holders): a greeting naming one is personal. */
+  readonly people?: readonly string[];
   readonly relay: string | null;
   readonly linkedClient: boolean;
 }
@@ -56,7 +57,7 @@ export function assessDelivery(input: DeliveryInput): { delivery: Delivery; bala
   else if (BARE_GREETING.test(greeting)) add('bare-greeting', 'greeting without a name', 1);
 
   // Addressed by name: a To display name's first or last name in the greeting.
-  const ourNames = (msg.toNames ?? []).filter((n, i) => n && us.isUs(msg.to[i])).flatMap((n) => n.split(/\s+/)).filter((p) => p.length >= 2);
+  const ourNames = [...(msg.toNames ?? []).filter((n, i) => n && us.isUs(msg.to[i])), ...(input.people ?? [])].flatMap((n) => n.split(/\s+/)).filter((p) => p.length >= 2);
   const byName = mentions(greeting, ourNames) ?? (CHINESE_PERSONAL_GREETING.test(greeting) ? greeting.slice(0, 6) : null);
   if (byName) add('named-person', `addressed by name ("${byName}")`, -2);
   const company = mentions(`${msg.subject}\n${newest}`, input.companyNames);

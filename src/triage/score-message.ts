@@ -17,6 +17,8 @@ export interface ScoreContext {
   readonly client?: ClientFacts | null;
   /** Inbound messages of the thread before this one that are still unanswered. */
   readonly unansweredBefore?: number;
+  /** Our people's names (owners): a greeting naming one is a one-to-one signal. */
+  readonly people?: readonly string[];
   /** When the clock starts (default: the message's date). */
   readonly receivedAt?: Date;
 }
@@ -37,7 +39,7 @@ export function scoreMessage(msg: TriageMessage, ctx: ScoreContext): TriageResul
   const { category, reasons: catReasons } = classifyCategory(msg.subject, newest);
   const relay = relayOf(msg.fromAddress, ctx.settings.relayDomains);
   const products = [...ctx.settings.company.products, ...(client?.products ?? [])];
-  const del = assessDelivery({ msg, newest, us: ctx.us, companyNames: ctx.settings.company.names, products, relay, linkedClient: Boolean(client?.id) });
+  const del = assessDelivery({ msg, newest, us: ctx.us, companyNames: ctx.settings.company.names, products, relay, linkedClient: Boolean(client?.id), people: ctx.people ?? [] });
   const zone = senderZone(client?.timeZone, msg.utcOffsetMinutes);
   const deadline = extractDeadline(`${msg.subject}\n${newest}`, msg.sentAt, zone);
   const urg = scoreUrgency({

@@ -1,0 +1,20 @@
+// The triage domain: classify inbound mail, score urgency, set reply-time targets, track replies.
+export * from './types.ts';
+export { parseTriageSettings, defaultTriageSettings, type TriageSettings } from './settings.ts';
+export { WorkingCalendar } from './working-calendar.ts';
+export { makeUsMatcher, type UsMatcher } from './us-matcher.ts';
+export { scoreMessage, explain, type ScoreContext } from './score-message.ts';
+export { classifyCategory, detectNotForTriage, autoReplyHeader, relayOf } from './classify.ts';
+export { assessDelivery } from './delivery.ts';
+export { extractDeadline, senderZone } from './deadline.ts';
+export { scoreUrgency, URGENCY_WEIGHTS } from './urgency.ts';
+export { planTargets } from './targets.ts';
+export { newestPart } from './text-parts.ts';
+export { parseEml, fromParsedMail } from './parse-eml.ts';
+export { trackThread, type ThreadEvent, type TrackedTarget } from './reply-tracking.ts';
+export { loadWorkingCalendar, setCalendarDay } from './calendar-store.ts';
+export { runTriage, loadTriageEnv, loadClientFacts, refreshTargetStatus, rowToTriageMessage, type TriageEnv } from './triage-store.ts';
+export { loadBoard, formatTimeLeft, type Board, type BoardRow } from './board.ts';
+export { replyReport, type ReplyReportRow, type ReportGrouping } from './report.ts';
+export { runAlerts, type AlertMailer, type AlertDigest } from './alerts.ts';
+export { clientRepliedSince, threadHasReplyAfter } from './client-replied.ts';
