@@ -26,20 +26,13 @@ export interface RefreshOptions {
  * Computed in the database, not row by row, so 100,000 clients take seconds.
  * Reasons are written for people, e.g. "median gap 41 days x 2.0 exceeded by 37 days".
  */
-function segmentQuery(s: SegmentSettings, asOf: string, clientId: number | undefined) {
+export function segmentQuery(s: SegmentSettings, asOf: string, clientId: number | undefined) {
   const keyCut = s.tierShares.key;
   const majorCut = s.tierShares.key + s.tierShares.major;
   const normalCut = majorCut + s.tierShares.normal;
   const only = clientId === undefined ? sql`true` : sql`c.id = ${clientId}`;
   return sql<{ client_id: number; segment: SegmentName; reason: string }>`
-WITH ord AS (
-  SELECT o.id, o.client_id, o.ordered_on, o.amount,
-         row_number() OVER (PARTITION BY o.client_id ORDER BY o.ordered_on DESC, o.id DESC) AS rn,
-         o.ordered_on - lag(o.ordered_on) OVER (PARTITION BY o.client_id ORDER BY o.ordered_on, o.id) AS gap
-  FROM orders o
-  WHERE o.status <> 'cancelled' AND o.ordered_on <= ${asOf}::date
-),
-stats AS (
+WITH stats AS (
   SELECT client_id,
          count(*)::int AS n_orders,
          max(ordered_on) AS last_order,
@@ -48,7 +41,16 @@ stats AS (
          avg(amount) FILTER (WHERE rn > 1) AS prior_avg_amount,
          max(amount) FILTER (WHERE rn = 1) AS last_amount,
          max(id) FILTER (WHERE rn = 1) AS last_order_id
-  FROM ord GROUP BY client_id
+  FROM (
+    -- one sort serves every window and the grouping above: rn counts back from the newest order (1 = newest)
+    SELECT o.id, o.client_id, o.ordered_on, o.amount,
+           count(*) OVER (PARTITION BY o.client_id) - row_number() OVER w + 1 AS rn,
+           o.ordered_on - lag(o.ordered_on) OVER w AS gap
+    FROM orders o
+    WHERE o.status <> 'cancelled' AND o.ordered_on <= ${asOf}::date
+    WINDOW w AS (PARTITION BY o.client_id ORDER BY o.ordered_on, o.id)
+  ) ord
+  GROUP BY client_id
 ),
 ranked AS (
   SELECT client_id, revenue,
@@ -56,14 +58,21 @@ ranked AS (
          count(*) OVER () AS total
   FROM stats WHERE revenue > 0
 ),
+-- per client and category: the newest order against the earlier ones (two hashable levels, no DISTINCT)
 cat AS (
-  SELECT o.client_id, coalesce(l.category, l.product) AS category,
-         count(DISTINCT o.id) FILTER (WHERE o.rn > 1) AS prior_orders_with,
-         sum(l.quantity) FILTER (WHERE o.rn > 1) / nullif(count(DISTINCT o.id) FILTER (WHERE o.rn > 1), 0) AS prior_avg_qty,
-         sum(l.quantity) FILTER (WHERE o.rn = 1) AS last_qty
-  FROM ord o JOIN order_lines l ON l.order_id = o.id
-  WHERE o.client_id IN (SELECT client_id FROM stats WHERE n_orders >= 2)
-  GROUP BY o.client_id, coalesce(l.category, l.product)
+  SELECT client_id, category,
+         count(*) FILTER (WHERE NOT is_last) AS prior_orders_with,
+         sum(qty) FILTER (WHERE NOT is_last) / nullif(count(*) FILTER (WHERE NOT is_last), 0) AS prior_avg_qty,
+         sum(qty) FILTER (WHERE is_last) AS last_qty
+  FROM (
+    SELECT o.client_id, coalesce(l.category, l.product) AS category, o.id = st.last_order_id AS is_last, sum(l.quantity) AS qty
+    FROM order_lines l
+    JOIN orders o ON o.id = l.order_id
+    JOIN stats st ON st.client_id = o.client_id AND st.n_orders >= 2
+    WHERE o.status <> 'cancelled' AND o.ordered_on <= ${asOf}::date
+    GROUP BY o.client_id, coalesce(l.category, l.product), o.id, st.last_order_id
+  ) per_order
+  GROUP BY client_id, category
 ),
 reach AS (
   SELECT ct.client_id, array_agg(DISTINCT ct.department ORDER BY ct.department) AS depts
@@ -154,6 +163,9 @@ WHERE id NOT IN (SELECT client_id FROM touched)
 `;
 }
 
+/** Sorts and hashes over a million orders stay in memory instead of spilling to disk (default 4MB). */
+const SEGMENT_WORK_MEM = '128MB';
+
 export function todayUtc(now: Date = new Date()): string {
   return now.toISOString().slice(0, 10);
 }
@@ -163,6 +175,7 @@ export async function refreshSegments(db: Db | Kysely<Database>, settings: Segme
   const kysely = 'kysely' in db ? db.kysely : db;
   const asOf = options.asOf ?? todayUtc();
   return kysely.transaction().execute(async (trx) => {
+    await sql.raw(`SET LOCAL work_mem = '${SEGMENT_WORK_MEM}'`).execute(trx);
     if (options.clientId === undefined) await trx.deleteFrom('client_segments').execute();
     else await trx.deleteFrom('client_segments').where('client_id', '=', options.clientId).execute();
     const q = segmentQuery(settings, asOf, options.clientId);
@@ -174,7 +187,10 @@ export async function refreshSegments(db: Db | Kysely<Database>, settings: Segme
 /** Computes segments without storing them. */
 export async function computeSegments(db: Db | Kysely<Database>, settings: SegmentSettings = defaultSegmentSettings, options: RefreshOptions = {}): Promise<ClientSegment[]> {
   const kysely = 'kysely' in db ? db.kysely : db;
-  const res = await segmentQuery(settings, options.asOf ?? todayUtc(), options.clientId).execute(kysely);
+  const res = await kysely.transaction().execute(async (trx) => {
+    await sql.raw(`SET LOCAL work_mem = '${SEGMENT_WORK_MEM}'`).execute(trx);
+    return segmentQuery(settings, options.asOf ?? todayUtc(), options.clientId).execute(trx);
+  });
   return res.rows
     .map((r) => ({ clientId: Number(r.client_id), segment: r.segment, reason: r.reason }))
     .sort((a, b) => a.clientId - b.clientId || a.segment.localeCompare(b.segment));

@@ -73,10 +73,11 @@ async function bench(backend: string): Promise<void> {
   let db: Db;
   let cleanup: () => Promise<void>;
   if (backend === 'postgres') {
-    const schema = `bench_db_${process.pid}`;
+    // BENCH_KEEP_SCHEMA=name keeps the loaded data for EXPLAIN ANALYZE afterwards.
+    const schema = process.env.BENCH_KEEP_SCHEMA ?? `bench_db_${process.pid}`;
     db = await openDatabase({ databaseUrl: PG_URL, schema, poolSize: 4 });
     cleanup = async () => {
-      await sql.raw(`DROP SCHEMA ${schema} CASCADE`).execute(db.kysely);
+      if (!process.env.BENCH_KEEP_SCHEMA) await sql.raw(`DROP SCHEMA ${schema} CASCADE`).execute(db.kysely);
       await db.close();
     };
   } else {
