@@ -8,6 +8,7 @@ import { registerTriageCommands } from './commands/triage.ts';
 import { registerTemplatesCommands } from './commands/templates.ts';
 import { registerOutboundCommands } from './commands/outbound.ts';
 import { registerCampaignsCommands } from './commands/campaigns.ts';
+import { registerDemoCommands } from './commands/demo.ts';
 
 /** Builds the whole `rapport` command tree. Tests call it with their own runner. */
 export function buildProgram(run: Runner = makeRunner()): Command {
@@ -24,5 +25,6 @@ export function buildProgram(run: Runner = makeRunner()): Command {
   registerTemplatesCommands(program, run);
   registerOutboundCommands(program, run);
   registerCampaignsCommands(program, run);
+  registerDemoCommands(program, run);
   return program;
 }
