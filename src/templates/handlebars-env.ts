@@ -14,7 +14,7 @@ interface CompilerProto {
 
 export const hbs = Handlebars.create();
 
-const Base = Handlebars.JavaScriptCompiler as unknown as { prototype: CompilerProto };
+const Base = (Handlebars as unknown as { JavaScriptCompiler: { prototype: CompilerProto } }).JavaScriptCompiler;
 function NullSafeCompiler(this: unknown): void {}
 NullSafeCompiler.prototype = Object.create(Base.prototype) as CompilerProto & { compiler: unknown };
 (NullSafeCompiler.prototype as { compiler: unknown }).compiler = NullSafeCompiler;
