@@ -14,3 +14,5 @@ export * from './out-of-office.ts';
 export * from './sequences.ts';
 export * from './planner.ts';
 export * from './template-lookup.ts';
+export * from './validate.ts';
+export * from './report.ts';

@@ -202,12 +202,16 @@ async function candidateRows(q: Q, stored: StoredCampaign, filter: AudienceFilte
       return out.filter((r) => !info.get(`${r.contact_id}|${r.occurrence}`)?.decided).map((r) => ({ ...r, suppressed: info.get(`${r.contact_id}|${r.occurrence}`)?.suppressed ?? null }));
     }
     case 'sequence': {
-      const enrolled = await sql<AudienceMember & { enrolment_id: number; trigger_ref: string; started_at: Date; paused_until: string | null }>`SELECT m.*, e.id AS enrolment_id, e.trigger_ref, e.started_at, e.paused_until::text AS paused_until
-        FROM campaign_enrolments e JOIN (${members}) m ON m.contact_id = e.contact_id
+      const enrolled = await sql<AudienceMember & { enrolment_id: number; trigger_ref: string; started_at: Date; paused_until: string | null; topic: string | null; ref: string | null; order_no: string | null; order_status: string | null }>`SELECT m.*, e.id AS enrolment_id, e.trigger_ref, e.started_at, e.paused_until::text AS paused_until,
+          i.topic, i.ref, o.order_no, o.status AS order_status
+        FROM campaign_enrolments e
+        LEFT JOIN LATERAL (SELECT coalesce(i.project, i.product, i.ref, 'your inquiry') AS topic, i.ref FROM inquiries i WHERE e.trigger_ref IN ('inquiry-' || i.id, 'quotation-' || i.id)) i ON true
+        LEFT JOIN LATERAL (SELECT o.order_no, o.status FROM orders o WHERE e.trigger_ref LIKE 'order-' || o.id || '-%') o ON true JOIN (${members}) m ON m.contact_id = e.contact_id
         WHERE e.campaign_id = ${stored.id} AND e.state = 'active' ORDER BY m.client_id, m.contact_id, e.id`.execute(q);
       const out: CandidateRow[] = [];
       for (const r of enrolled.rows) {
-        const { enrolment_id, trigger_ref, started_at, paused_until, ...m } = r;
+        const { enrolment_id, trigger_ref, started_at, paused_until, topic, ref, order_no, order_status, ...m } = r;
+        const extra: Record<string, unknown> = topic ? { topic, inquiry: { ref, topic } } : order_no ? { order: { no: order_no, status: order_status }, status: order_status } : {};
         const zone = resolveZone(m.contact_zone, m.client_zone, m.country, 'UTC');
         let due = localDate(new Date(started_at), zone);
         c.steps.forEach((step, i) => {
@@ -215,7 +219,7 @@ async function candidateRows(q: Q, stored: StoredCampaign, filter: AudienceFilte
           let sendDate = due;
           if (paused_until && sendDate <= paused_until) sendDate = addDays(paused_until, 1);
           if (sendDate < from || sendDate > to) return;
-          out.push({ ...m, occurrence: `${trigger_ref}-step${i + 1}`, send_date: sendDate, event_date: null, template: step.template ?? c.template ?? null, odata: { step: i + 1, ...(step.data ?? {}), trigger: trigger_ref }, suppressed: null, enrolment_id });
+          out.push({ ...m, occurrence: `${trigger_ref}-step${i + 1}`, send_date: sendDate, event_date: null, template: step.template ?? c.template ?? null, odata: { step: i + 1, ...extra, ...(step.data ?? {}), trigger: trigger_ref }, suppressed: null, enrolment_id });
         });
       }
       if (out.length === 0) return out;
@@ -497,7 +501,7 @@ export async function enqueuePlanned(db: Db, options: { clock: Clock; settings: 
       locale: r.locale,
       data: {
         ...(r.data ?? {}),
-        ...(figures.get(Number(r.id)) ? { figures: figures.get(Number(r.id)) } : {}),
+        ...(figures.get(Number(r.id)) ?? {}),
         contact: { name: r.contact_name, ...(r.contact_title ? { title: r.contact_title } : {}), ...(r.contact_language ? { language: r.contact_language } : {}) },
         client: { name: r.client_name, ...(r.country ? { country: r.country } : {}) },
         sender: { name: r.owner_name ?? r.account_name, email: r.account_email, company: s.company, website: s.website, ...(s.phone ? { phone: s.phone } : {}), ...(s.address ? { address: s.address } : {}) },
@@ -518,14 +522,17 @@ export async function enqueuePlanned(db: Db, options: { clock: Clock; settings: 
 async function vipFigures(db: Db, rows: readonly PendingMail[]): Promise<Map<number, Record<string, unknown>>> {
   const out = new Map<number, Record<string, unknown>>();
   if (rows.length === 0) return out;
-  const res = await sql<{ id: number; orders: number; amount: number; currency: string | null; top: string[] | null }>`SELECT x.id,
+  const res = await sql<{ id: number; orders: number; amount: number; currency: string | null; top: Array<{ name: string; quantity: number; amount: number }> | null }>`SELECT x.id,
       (SELECT count(*)::int FROM orders o WHERE o.client_id = x.client_id AND o.status <> 'cancelled' AND o.ordered_on BETWEEN x.ps AND x.pe) AS orders,
       (SELECT coalesce(sum(o.amount), 0) FROM orders o WHERE o.client_id = x.client_id AND o.status <> 'cancelled' AND o.ordered_on BETWEEN x.ps AND x.pe) AS amount,
       (SELECT min(o.currency) FROM orders o WHERE o.client_id = x.client_id AND o.ordered_on BETWEEN x.ps AND x.pe) AS currency,
-      (SELECT array_agg(p.product) FROM (SELECT l.product FROM orders o JOIN order_lines l ON l.order_id = o.id WHERE o.client_id = x.client_id AND o.status <> 'cancelled' AND o.ordered_on BETWEEN x.ps AND x.pe
+      (SELECT json_agg(json_build_object('name', p.product, 'quantity', p.quantity, 'amount', p.amount)) FROM (SELECT l.product, sum(l.quantity)::float8 AS quantity, sum(coalesce(l.amount, 0))::float8 AS amount
+         FROM orders o JOIN order_lines l ON l.order_id = o.id WHERE o.client_id = x.client_id AND o.status <> 'cancelled' AND o.ordered_on BETWEEN x.ps AND x.pe
          GROUP BY l.product ORDER BY sum(coalesce(l.amount, 0)) DESC, l.product LIMIT 3) p) AS top
     FROM unnest(${sql.val(rows.map((r) => Number(r.id)))}::bigint[], ${sql.val(rows.map((r) => Number(r.client_id)))}::bigint[],
       ${sql.val(rows.map((r) => String(r.data?.periodStart ?? '1900-01-01')))}::date[], ${sql.val(rows.map((r) => String(r.data?.periodEnd ?? '1900-01-01')))}::date[]) AS x(id, client_id, ps, pe)`.execute(db.kysely);
-  for (const r of res.rows) out.set(Number(r.id), { orders: r.orders, amount: Number(r.amount), currency: r.currency ?? 'USD', topProducts: r.top ?? [] });
+  for (const r of res.rows) {
+    out.set(Number(r.id), { currency: r.currency ?? 'USD', totals: { orders: r.orders, amount: Number(r.amount) }, topProducts: r.top ?? [] });
+  }
   return out;
 }

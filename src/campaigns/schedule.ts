@@ -68,7 +68,7 @@ export function recurringOccurrences(c: RecurringCampaign, from: string, to: str
         occurrence: periodId(c.every, y, m),
         sendDate: d,
         ...(template ? { template } : {}),
-        data: c.every === 'month' ? { month: m } : { period: periodId(c.every, py, pm), periodStart: `${py}-${pad(pm)}-01`, periodEnd: addDays(`${y}-${pad(m)}-01`, -1) },
+        data: c.every === 'month' ? { month: m } : { period: { label: periodId(c.every, py, pm), from: `${py}-${pad(pm)}-01`, to: addDays(`${y}-${pad(m)}-01`, -1) }, periodStart: `${py}-${pad(pm)}-01`, periodEnd: addDays(`${y}-${pad(m)}-01`, -1) },
       });
     }
   }
