@@ -5,6 +5,7 @@ import { contentHash } from './content-hash.ts';
 import { cleanMessageId, parseIdList, syntheticMessageId } from './message-id.ts';
 import type { MailAddress, ParsedMessage } from './parsed-message.ts';
 import { newestPart } from './quote-cut.ts';
+import { repairRaw } from './raw-repair.ts';
 import { describeError } from '../shared/app-error.ts';
 
 /** Headers kept in messages.headers (lower-case). Triage and bounce handling read them. */
@@ -71,15 +72,21 @@ function validDate(d: Date | undefined | null): Date | null {
 }
 
 /** Parses one raw message. Never throws: a message mailparser cannot read comes back with parseError and header fields read by hand. */
-export async function parseMessage(raw: Buffer, options: ParseOptions = {}): Promise<ParsedMessage> {
+export async function parseMessage(original: Buffer, options: ParseOptions = {}): Promise<ParsedMessage> {
   let mail: ParsedMail;
+  let raw = original;
+  try {
+    raw = repairRaw(original);
+  } catch {
+    raw = original;
+  }
   try {
     mail = await simpleParser(raw, { skipTextToHtml: true, skipImageLinks: true, maxHtmlLengthToParse: MAX_BODY_CHARS, keepCidLinks: true } as Parameters<typeof simpleParser>[1]);
   } catch (cause) {
     return parseFallback(raw, `mailparser: ${describeError(cause)}`, options);
   }
   try {
-    return fromParsedMail(mail, raw, options);
+    return fromParsedMail(mail, original, options);
   } catch (cause) {
     return parseFallback(raw, `mailparser result: ${describeError(cause)}`, options);
   }
@@ -92,7 +99,9 @@ function fromParsedMail(mail: ParsedMail, raw: Buffer, options: ParseOptions): P
   const bcc = flattenAddresses(mail.bcc);
   const replyTo = flattenAddresses(mail.replyTo);
   const subject = cleanText(mail.subject ?? null)?.slice(0, 2000) ?? null;
-  const date = validDate(mail.date);
+  // mailparser answers "now" for a Date header it cannot read: check the header ourselves
+  const rawDate = (mail.headerLines ?? []).find((h) => h.key === 'date')?.line.replace(/^date:\s*/i, '').replace(/\([^)]*\)/g, '').trim() ?? null;
+  const date = rawDate && !Number.isNaN(Date.parse(rawDate)) ? validDate(mail.date) : null;
   const realId = cleanMessageId(mail.messageId ?? null);
   const references = parseIdList(mail.references ?? null).filter((r) => r !== realId);
   const inReplyTo = parseIdList(mail.inReplyTo ?? null).find((r) => r !== realId) ?? null;
