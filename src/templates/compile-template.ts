@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import path from 'node:path';
+import { displayPath } from './display-path.ts';
 import type HandlebarsNs from 'handlebars';
 import mjml2html from 'mjml';
 import { compile as compileHtmlToText } from 'html-to-text';
@@ -51,7 +52,7 @@ export const FONT_STACK_LATIN = 'Arial, Calibri, Verdana, Helvetica, sans-serif'
 export const FONT_STACK_CHINESE = "'Microsoft YaHei', '微软雅黑', 'PingFang SC', 'Hiragino Sans GB', 'Heiti SC', Arial, sans-serif";
 
 function invalid(template: string, locale: string, file: string, line: number, problem: string, cause?: unknown): AppError {
-  const rel = path.relative(process.cwd(), file) || file;
+  const rel = displayPath(file);
   return new AppError('TEMPLATE_INVALID', `${rel}:${line}: ${problem} (template ${template}, locale ${locale})`, {
     ...(cause === undefined ? {} : { cause }),
     details: { template, locale, file: rel, line, problem },
@@ -154,6 +155,17 @@ export async function compileTemplateLocale(hb: Hbs, helpers: readonly string[],
   checkInline(parsed.front.subject, parsed.subjectLine, 'subject');
   if (/[\r\n]/.test(parsed.front.subject.trim())) throw invalid(name, locale, lf.file, parsed.subjectLine, 'subject: must be one line');
   if (parsed.front.preheader !== undefined) checkInline(parsed.front.preheader, parsed.preheaderLine, 'preheader');
+
+  // The body alone first, so a syntax error (an unclosed block) points into the body's file.
+  try {
+    hb.parse(parsed.body);
+  } catch (e) {
+    const msg = String((e as Error).message);
+    const m = /line (\d+)/.exec(msg);
+    const line = Math.min(m ? Number(m[1]) : 1, parsed.body.split('\n').length) + parsed.bodyLine - 1;
+    const detail = msg.split('\n').filter((l) => l.trim() !== '' && !/^-*\^$/.test(l.trim())).slice(-1)[0] ?? msg;
+    throw invalid(name, locale, lf.file, line, `Handlebars: ${detail.trim()}`, e);
+  }
 
   const chinese = isChinese(locale);
   let assembled: AssembledSource;

@@ -6,6 +6,7 @@
  */
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
+import { displayPath } from './display-path.ts';
 import { isAppError } from '../shared/app-error.ts';
 import { loadTemplate } from './template-library.ts';
 import { listTemplateNames, readShared } from './read-sources.ts';
@@ -26,7 +27,7 @@ export interface LintFinding {
 export const EXPECTED_LOCALES = ['en', 'zh-CN'];
 
 function rel(file: string): string {
-  return path.relative(process.cwd(), file) || file;
+  return displayPath(file);
 }
 
 /** products.0 / products.length / x[] -> a declared-style path. */

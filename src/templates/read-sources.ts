@@ -1,6 +1,7 @@
 /** Reads a template folder and the shared layout/partials from disk. The only file I/O of compiling. */
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { displayPath } from './display-path.ts';
 import { parse as parseYaml } from 'yaml';
 import { AppError } from '../shared/app-error.ts';
 import { metaSchema } from './metadata.ts';
@@ -25,7 +26,7 @@ function readText(file: string): string {
 }
 
 function rel(file: string): string {
-  return path.relative(process.cwd(), file) || file;
+  return displayPath(file);
 }
 
 export function listTemplateNames(dir: string): string[] {
