@@ -120,13 +120,20 @@ export function defaultTimeZone(country: string): string | undefined {
   const national = NATIONAL_ZONE[code];
   if (national) return national;
   const zones = timeZonesOf(code);
-  if (zones.length === 1) return zones[0];
   if (zones.length === 0) return undefined;
   const infos = zones.map((z) => ct.getTimezone(z));
   const first = infos[0];
   const sameClock = first !== null && first !== undefined && infos.every((i) => i !== null && i.utcOffset === first.utcOffset && i.dstOffset === first.dstOffset);
   if (!sameClock) return undefined;
-  return zones.find((z) => ct.getTimezone(z)?.countries[0] === code) ?? zones[0];
+  // The country's own name for that clock, even where the tz database made it a link
+  // (Sweden: Europe/Stockholm, a link to Europe/Berlin since 2022).
+  const owned = zones.find((z) => ct.getTimezone(z)?.countries[0] === code);
+  if (owned) return owned;
+  const own = (ct.getCountry(code, { deprecated: true })?.timezones ?? []).find((z) => {
+    const info = ct.getTimezone(z);
+    return z.includes('/') && info?.aliasOf && zones.includes(info.aliasOf) && info.countries.length === 1 && info.countries[0] === code;
+  });
+  return own ?? zones[0];
 }
 
 let zoneNames: Map<string, string> | undefined;

@@ -39,6 +39,11 @@ describe('time zones', () => {
     expect(defaultTimeZone('DE')).toBe('Europe/Berlin');
     // China keeps one official time although the tz database lists Asia/Urumqi
     expect(defaultTimeZone('CN')).toBe('Asia/Shanghai');
+    // the country's own name for a clock the tz database folded into a neighbour's
+    expect(defaultTimeZone('SE')).toBe('Europe/Stockholm');
+    expect(defaultTimeZone('NL')).toBe('Europe/Amsterdam');
+    expect(defaultTimeZone('MY')).toBe('Asia/Kuala_Lumpur');
+    expect(defaultTimeZone('AR')).toBe('America/Argentina/Buenos_Aires');
   });
 
   it('is undefined for a country with several clocks, which lists them to ask', () => {

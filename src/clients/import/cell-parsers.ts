@@ -189,7 +189,7 @@ const DEPARTMENT_WORDS: ReadonlyArray<readonly [Department, RegExp]> = [
   ['purchasing', /purchas|procure|buyer|buying|sourcing|supply|einkauf|compra|achat|acquist|zakup|закуп|采购|采买|供应链/i],
   ['warehouse', /warehouse|storage|stock|inventory|仓库|仓储|库管/i],
   ['sales', /sales|marketing|commercial|销售|市场|营销/i],
-  ['management', /manage|director|ceo|\bcoo\b|\bcfo\b|owner|president|founder|boss|\bgm\b|\bmd\b|partner|chairman|总经理|老板|管理|董事|总裁|总监|负责人|经理/i],
+  ['management', /manage|director|gerente|geschäftsführer|geschaftsfuhrer|directeur|direttore|директор|ceo|\bcoo\b|\bcfo\b|owner|president|founder|boss|\bgm\b|\bmd\b|partner|chairman|总经理|老板|管理|董事|总裁|总监|负责人|经理/i],
   ['other', /^other$|^其他$/i],
 ];
 export const DEPARTMENTS: readonly Department[] = ['purchasing', 'technical', 'customs', 'sales', 'warehouse', 'management', 'other'];
