@@ -42,6 +42,8 @@ interface ClientGroup { readonly line: number; readonly fields: ClientFields; re
 export class ImportWriter {
   /** Per contact: fields set earlier in this import (the first row wins within one file). */
   private readonly touched = new Map<number, Set<string>>();
+  /** Clients created or already counted as updated by this import (a referral link then counts no further). */
+  private readonly counted = new Set<number>();
 
   constructor(
     private readonly trx: Trx,
@@ -228,6 +230,7 @@ export class ImportWriter {
         .returning('id')
         .executeTakeFirstOrThrow();
       this.counts.clients.created += 1;
+      this.counted.add(row.id);
       return row.id;
     }
     const current = existing as unknown as Record<string, unknown>;
@@ -239,6 +242,7 @@ export class ImportWriter {
     }
     await this.trx.updateTable('clients').set({ ...(changes as Record<string, never>), updated_at: this.now }).where('id', '=', existing.id).execute();
     this.counts.clients.updated += 1;
+    this.counted.add(existing.id);
     return existing.id;
   }
 
@@ -312,7 +316,11 @@ export class ImportWriter {
         .where('id', '=', id)
         .where((eb) => eb.or([eb('referred_by_client_id', 'is', null), eb('referred_by_client_id', '!=', ref.id)]))
         .executeTakeFirst();
-      if (Number(res.numUpdatedRows) > 0) this.counts.clients.updated += 1;
+      if (Number(res.numUpdatedRows) > 0 && !this.counted.has(id)) {
+        this.counts.clients.updated += 1;
+        this.counts.clients.unchanged -= 1;
+        this.counted.add(id);
+      }
     }
   }
 
