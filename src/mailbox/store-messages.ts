@@ -4,7 +4,7 @@ import type { Database } from '../db/schema.ts';
 import { messageDirection } from './direction.ts';
 import { linkThreads } from './linking.ts';
 import type { ParsedMessage } from './parsed-message.ts';
-import { assignThread } from './threading.ts';
+import { assignThreads } from './threading.ts';
 
 /** One message to store, with where it was found. */
 export interface StoreItem {
@@ -45,82 +45,125 @@ function cleanJson(value: unknown): string {
   return JSON.stringify(value).replace(/\\u0000/g, '');
 }
 
-/** Stores a batch in one transaction: messages (deduplicated), placements, threads, links, then `inTransaction`. */
+interface Row {
+  readonly item: StoreItem;
+  readonly sentAt: Date;
+  readonly participants: string[];
+}
+
+/** Stores a batch in one transaction: messages (deduplicated), placements, threads, links, then `inTransaction`. Set-based: a handful of statements per batch. */
 export async function storeMessages(db: Db | Kysely<Database>, items: ReadonlyArray<StoreItem>, options: StoreOptions): Promise<StoreResult> {
   const k = 'kysely' in db ? db.kysely : db;
   return k.transaction().execute(async (trx) => {
     await sql`SELECT pg_advisory_xact_lock(${THREADING_LOCK})`.execute(trx);
-    const out: StoredMessage[] = [];
-    const touched = new Set<number>();
-    let created = 0;
-    for (const item of items) {
+    const rows: Row[] = items.map((item) => {
       const p = item.parsed;
       const recipients = [...p.to, ...p.cc, ...p.bcc].map((a) => a.address);
-      const sentAt = p.date ?? item.internalDate ?? new Date();
+      return { item, sentAt: p.date ?? item.internalDate ?? new Date(), participants: [...new Set([p.from?.address, ...p.replyTo.map((a) => a.address), ...recipients].filter((a): a is string => !!a))] };
+    });
+    const key = (p: ParsedMessage): string => `${p.messageId}\u0000${p.contentHash}`;
+    const ids = new Map<string, { id: number; threadId: number | null; created: boolean }>();
+    // 1. messages, deduplicated within the batch and against the table
+    const unique = [...new Map(rows.map((r) => [key(r.item.parsed), r])).values()];
+    for (let i = 0; i < unique.length; i += 100) {
+      const chunk = unique.slice(i, i + 100);
       const inserted = await trx
         .insertInto('messages')
-        .values({
-          message_id: p.messageId,
-          content_hash: p.contentHash,
-          direction: messageDirection(p.from?.address ?? null, recipients, options.us),
-          account_id: options.accountId ?? null,
-          from_address: p.from?.address ?? null,
-          from_name: p.from?.name ?? null,
-          to_addresses: p.to.map((a) => a.address),
-          cc_addresses: p.cc.map((a) => a.address),
-          bcc_addresses: p.bcc.map((a) => a.address),
-          reply_to: p.replyTo.map((a) => a.address),
-          subject: p.subject,
-          sent_at: sentAt,
-          internal_date: item.internalDate ?? null,
-          in_reply_to: p.inReplyTo,
-          references: [...p.references],
-          headers: cleanJson(p.headers),
-          text_body: p.textBody,
-          html_body: p.htmlBody,
-          newest_part: p.newestPart,
-          attachments: cleanJson(p.attachments),
-          size: p.size,
-          gm_msgid: item.gmMsgid ?? null,
-          parse_error: p.parseError,
-          raw: p.parseError && item.raw ? item.raw : null,
-        })
+        .values(
+          chunk.map(({ item, sentAt }) => {
+            const p = item.parsed;
+            const recipients = [...p.to, ...p.cc, ...p.bcc].map((a) => a.address);
+            return {
+              message_id: p.messageId,
+              content_hash: p.contentHash,
+              direction: messageDirection(p.from?.address ?? null, recipients, options.us),
+              account_id: options.accountId ?? null,
+              from_address: p.from?.address ?? null,
+              from_name: p.from?.name ?? null,
+              to_addresses: p.to.map((a) => a.address),
+              cc_addresses: p.cc.map((a) => a.address),
+              bcc_addresses: p.bcc.map((a) => a.address),
+              reply_to: p.replyTo.map((a) => a.address),
+              subject: p.subject,
+              sent_at: sentAt,
+              internal_date: item.internalDate ?? null,
+              in_reply_to: p.inReplyTo,
+              references: [...p.references],
+              headers: cleanJson(p.headers),
+              text_body: p.textBody,
+              html_body: p.htmlBody,
+              newest_part: p.newestPart,
+              attachments: cleanJson(p.attachments),
+              size: p.size,
+              gm_msgid: item.gmMsgid ?? null,
+              parse_error: p.parseError,
+              raw: p.parseError && item.raw ? item.raw : null,
+            };
+          }),
+        )
         .onConflict((oc) => oc.columns(['message_id', 'content_hash']).doNothing())
-        .returning('id')
-        .executeTakeFirst();
-      let rowId: number;
-      let threadId: number | null;
-      if (inserted) {
-        rowId = inserted.id;
-        created++;
-        const participants = [...new Set([p.from?.address, ...p.replyTo.map((a) => a.address), ...recipients].filter((a): a is string => !!a))];
-        threadId = await assignThread(
-          trx,
-          { rowId, messageId: p.messageId, references: p.references, subject: p.subject, date: sentAt, participants, gmThrid: item.gmThrid ?? null, threadIndex: p.headers['thread-index'] ?? null },
-          { us: options.us, ...(options.subjectWindowDays === undefined ? {} : { subjectWindowDays: options.subjectWindowDays }) },
-        );
-        touched.add(threadId);
-      } else {
-        const row = await trx.selectFrom('messages').select(['id', 'thread_id']).where('message_id', '=', p.messageId).where('content_hash', '=', p.contentHash).executeTakeFirstOrThrow();
-        rowId = row.id;
-        threadId = row.thread_id;
+        .returning(['id', 'message_id', 'content_hash'])
+        .execute();
+      for (const r of inserted) ids.set(`${r.message_id}\u0000${r.content_hash}`, { id: r.id, threadId: null, created: true });
+      const missing = chunk.filter((r) => !ids.has(key(r.item.parsed)));
+      if (missing.length > 0) {
+        const found = await sql<{ id: number; message_id: string; content_hash: string; thread_id: number | null }>`
+          SELECT m.id, m.message_id, m.content_hash, m.thread_id FROM messages m
+          JOIN unnest(${sql.val(missing.map((r) => r.item.parsed.messageId))}::text[], ${sql.val(missing.map((r) => r.item.parsed.contentHash))}::text[]) AS v(mid, h)
+            ON m.message_id = v.mid AND m.content_hash = v.h`.execute(trx);
+        for (const r of found.rows) ids.set(`${r.message_id}\u0000${r.content_hash}`, { id: r.id, threadId: r.thread_id, created: false });
       }
-      if (item.placement) {
-        const pl = item.placement;
-        await trx
-          .insertInto('message_placements')
-          .values({ message_id: rowId, folder_id: pl.folderId, uid: pl.uid, flags: [...(pl.flags ?? [])], modseq: pl.modseq ?? null })
-          .onConflict((oc) => oc.columns(['folder_id', 'uid']).doUpdateSet({ message_id: rowId, flags: [...(pl.flags ?? [])], modseq: pl.modseq ?? null }))
-          .execute();
-      }
-      out.push({ rowId, threadId, created: !!inserted });
     }
-    // merges may have moved touched threads: link the survivors
-    if (touched.size > 0) {
-      const live = await trx.selectFrom('threads').select(['id', 'merged_into']).where('id', 'in', [...touched]).execute();
-      await linkThreads(trx, [...new Set(live.map((t) => t.merged_into ?? t.id))], options.us);
+    // 2. placements (the record of what a folder sync has done)
+    const placements = new Map<string, { message_id: number; folder_id: number; uid: number; flags: string[]; modseq: number | null }>();
+    for (const r of rows) {
+      const pl = r.item.placement;
+      const m = ids.get(key(r.item.parsed));
+      if (!pl || !m) continue;
+      placements.set(`${pl.folderId}:${pl.uid}`, { message_id: m.id, folder_id: pl.folderId, uid: pl.uid, flags: [...(pl.flags ?? [])], modseq: pl.modseq ?? null });
     }
+    const plList = [...placements.values()];
+    for (let i = 0; i < plList.length; i += 1000) {
+      const chunk = plList.slice(i, i + 1000);
+      await trx
+        .insertInto('message_placements')
+        .values(chunk)
+        .onConflict((oc) => oc.columns(['folder_id', 'uid']).doUpdateSet((eb) => ({ message_id: eb.ref('excluded.message_id'), flags: eb.ref('excluded.flags'), modseq: eb.ref('excluded.modseq') })))
+        .execute();
+    }
+    // 3. threads for the new messages
+    const fresh = unique.filter((r) => ids.get(key(r.item.parsed))?.created);
+    const assigned = await assignThreads(
+      trx,
+      fresh.map((r) => ({
+        rowId: (ids.get(key(r.item.parsed)) as { id: number }).id,
+        messageId: r.item.parsed.messageId,
+        references: r.item.parsed.references,
+        subject: r.item.parsed.subject,
+        date: r.sentAt,
+        participants: r.participants,
+        gmThrid: r.item.gmThrid ?? null,
+        threadIndex: r.item.parsed.headers['thread-index'] ?? null,
+      })),
+      { us: options.us, ...(options.subjectWindowDays === undefined ? {} : { subjectWindowDays: options.subjectWindowDays }) },
+    );
+    for (const v of ids.values()) if (v.created) v.threadId = assigned.get(v.id) ?? null;
+    // 4. links of the touched threads
+    const touched = [...new Set(assigned.values())];
+    if (touched.length > 0) await linkThreads(trx, touched, options.us);
     if (options.inTransaction) await options.inTransaction(trx);
+    const out: StoredMessage[] = [];
+    const reported = new Set<string>();
+    let created = 0;
+    for (const r of rows) {
+      const kk = key(r.item.parsed);
+      const v = ids.get(kk);
+      if (!v) throw new Error(`storeMessages: ${r.item.parsed.messageId} was neither inserted nor found`);
+      const isNew = v.created && !reported.has(kk);
+      reported.add(kk);
+      if (isNew) created++;
+      out.push({ rowId: v.id, threadId: v.threadId, created: isNew });
+    }
     return { messages: out, created, existing: items.length - created };
   });
 }

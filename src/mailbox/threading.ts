@@ -31,6 +31,7 @@ export interface ThreadingOptions {
   readonly subjectWindowDays?: number;
 }
 
+const REPLY_SUBJECT_SQL = `'^\\s*(re|aw|sv|vs|fw|fwd|wg|tr|rif|r|antw|回复|回覆|答复|转发|轉寄)\\s*(\\[\\d+\\])?\\s*[:：]'`;
 const MAX_THREAD_PARTICIPANTS = 200;
 
 /** Outlook's Thread-Index: the first 22 bytes name the conversation. */
@@ -101,65 +102,140 @@ export async function refreshThreadStats(trx: Kysely<Database>, ids: ReadonlyArr
   await sql`
     UPDATE threads t SET
       message_count = s.n, first_message_at = s.first_at, last_message_at = s.last_at, updated_at = now(),
-      subject = COALESCE(NULLIF(t.subject, ''), s.subject, ''), normalized_subject = CASE WHEN t.normalized_subject = '' THEN COALESCE(s.nsubject, '') ELSE t.normalized_subject END
+      subject = CASE WHEN t.subject = '' OR (t.subject ~* ${sql.raw(REPLY_SUBJECT_SQL)} AND s.plain_subject IS NOT NULL) THEN COALESCE(s.plain_subject, s.subject, t.subject) ELSE t.subject END,
+      normalized_subject = CASE WHEN t.normalized_subject = '' THEN COALESCE(s.nsubject, '') ELSE t.normalized_subject END
     FROM (
       SELECT m.thread_id, count(*)::int AS n, min(m.sent_at) AS first_at, max(m.sent_at) AS last_at,
              (array_agg(m.subject ORDER BY m.sent_at) FILTER (WHERE m.subject IS NOT NULL AND m.subject <> ''))[1] AS subject,
+             (array_agg(m.subject ORDER BY m.sent_at) FILTER (WHERE m.subject IS NOT NULL AND m.subject <> '' AND NOT m.subject ~* ${sql.raw(REPLY_SUBJECT_SQL)}))[1] AS plain_subject,
              NULL::text AS nsubject
       FROM messages m WHERE m.thread_id = ANY(${sql.val([...ids])}::bigint[]) GROUP BY m.thread_id
     ) s WHERE t.id = s.thread_id`.execute(trx);
 }
 
-/** Assigns (and returns) the thread of a freshly stored message. Call inside the store transaction. */
-export async function assignThread(trx: Kysely<Database>, input: ThreadingInput, options: ThreadingOptions): Promise<number> {
-  const keys = threadKeys(input);
-  const allKeys = [input.messageId, ...keys];
-  const found = await trx.selectFrom('thread_refs').select(['ref', 'thread_id']).where('ref', 'in', allKeys).execute();
-  let ids = [...new Set(found.map((f) => f.thread_id))];
-  if (ids.length > 0) {
-    // follow merges (a ref may still point at a merged thread if written concurrently)
-    const merged = await trx.selectFrom('threads').select(['id', 'merged_into']).where('id', 'in', ids).execute();
-    ids = [...new Set(merged.map((m) => m.merged_into ?? m.id))];
+
+/**
+ * Assigns threads to freshly stored messages of one batch, set-based: one
+ * read of the reference graph for the whole batch, the graph updated in
+ * memory message by message (so a reply and its parent in the same batch
+ * meet, in any order), then one write of the refs, one of the messages'
+ * thread ids, and one refresh of the touched threads. Call inside the store
+ * transaction. Returns rowId -> threadId.
+ */
+export async function assignThreads(trx: Kysely<Database>, inputs: ReadonlyArray<ThreadingInput>, options: ThreadingOptions): Promise<Map<number, number>> {
+  const out = new Map<number, number>();
+  if (inputs.length === 0) return out;
+  const keysOf = new Map<number, string[]>();
+  const allKeys = new Set<string>();
+  for (const i of inputs) {
+    const k = threadKeys(i);
+    keysOf.set(i.rowId, k);
+    allKeys.add(i.messageId);
+    for (const x of k) allKeys.add(x);
   }
-  let threadId: number;
-  if (ids.length === 0) {
-    const bySubject = input.references.length === 0 ? await subjectFallback(trx, input, options) : null;
-    if (bySubject !== null) threadId = bySubject;
-    else {
-      const row = await trx
-        .insertInto('threads')
-        .values({ subject: input.subject ?? '', normalized_subject: normalizeSubject(input.subject), gm_thrid: input.gmThrid, first_message_at: input.date, last_message_at: input.date })
-        .returning('id')
-        .executeTakeFirstOrThrow();
-      threadId = row.id;
+  const refMap = new Map<string, number>();
+  const keyList = [...allKeys];
+  for (let i = 0; i < keyList.length; i += 5000) {
+    const rows = await trx.selectFrom('thread_refs').select(['ref', 'thread_id']).where('ref', 'in', keyList.slice(i, i + 5000)).execute();
+    for (const r of rows) refMap.set(r.ref, r.thread_id);
+  }
+  // follow merges recorded earlier
+  const mergedInto = new Map<number, number>();
+  if (refMap.size > 0) {
+    const ts = await trx.selectFrom('threads').select(['id', 'merged_into']).where('id', 'in', [...new Set(refMap.values())]).where('merged_into', 'is not', null).execute();
+    for (const t of ts) if (t.merged_into !== null) mergedInto.set(t.id, t.merged_into);
+  }
+  const resolve = (id: number): number => {
+    let x = id;
+    for (let n = 0; n < 100 && mergedInto.has(x); n++) x = mergedInto.get(x) as number;
+    return x;
+  };
+  const ownRefs = new Set<string>();
+  const touched = new Set<number>();
+  const participantsOf = new Map<number, Set<string>>();
+  // oldest first: parents usually come before replies, so merges are rare
+  const ordered = [...inputs].sort((a, b) => a.date.getTime() - b.date.getTime());
+  for (const input of ordered) {
+    const keys = keysOf.get(input.rowId) ?? [];
+    const found = [...new Set([input.messageId, ...keys].map((k) => refMap.get(k)).filter((x): x is number => x !== undefined).map(resolve))].sort((a, b) => a - b);
+    let threadId: number;
+    if (found.length === 0) {
+      const bySubject = input.references.length === 0 ? await subjectFallback(trx, input, options) : null;
+      if (bySubject !== null) threadId = resolve(bySubject);
+      else {
+        const row = await trx
+          .insertInto('threads')
+          .values({ subject: input.subject ?? '', normalized_subject: normalizeSubject(input.subject), gm_thrid: input.gmThrid, first_message_at: input.date, last_message_at: input.date })
+          .returning('id')
+          .executeTakeFirstOrThrow();
+        threadId = row.id;
+      }
+    } else {
+      threadId = found[0] as number;
+      const others = found.slice(1);
+      if (others.length > 0) {
+        // write what this batch assigned so far, so the merge moves it too
+        await flushAssignments(trx, out, refMap, ownRefs, resolve);
+        await mergeThreads(trx, threadId, others);
+        for (const o of others) {
+          mergedInto.set(o, threadId);
+          touched.delete(o);
+          const ps = participantsOf.get(o);
+          if (ps) {
+            const into = participantsOf.get(threadId) ?? new Set<string>();
+            for (const p of ps) into.add(p);
+            participantsOf.set(threadId, into);
+            participantsOf.delete(o);
+          }
+        }
+      }
     }
-  } else {
-    ids.sort((a, b) => a - b);
-    threadId = ids[0] as number;
-    await mergeThreads(trx, threadId, ids.slice(1));
+    for (const k of keys) if (!refMap.has(k) || resolve(refMap.get(k) as number) !== threadId) refMap.set(k, threadId);
+    refMap.set(input.messageId, threadId);
+    ownRefs.add(input.messageId);
+    out.set(input.rowId, threadId);
+    touched.add(threadId);
+    const ps = participantsOf.get(threadId) ?? new Set<string>();
+    for (const p of input.participants) if (ps.size < MAX_THREAD_PARTICIPANTS) ps.add(p);
+    participantsOf.set(threadId, ps);
   }
-  // the graph: own id is real, the rest placeholders unless already known
-  const known = new Set(found.map((f) => f.ref));
-  const fresh = keys.filter((k) => !known.has(k) && k !== input.messageId);
-  if (fresh.length > 0) {
-    await trx.insertInto('thread_refs').values(fresh.map((ref) => ({ ref, thread_id: threadId, placeholder: true }))).onConflict((oc) => oc.column('ref').doNothing()).execute();
+  await flushAssignments(trx, out, refMap, ownRefs, resolve);
+  for (const [rowId, t] of out) out.set(rowId, resolve(t));
+  // participants, then counts/dates/subject from the messages themselves
+  const tids = [...touched].map(resolve);
+  const live = [...new Set(tids)];
+  if (live.length > 0) {
+    await sql`
+      UPDATE threads t SET participants = (
+        SELECT COALESCE(array_agg(p), '{}') FROM (SELECT DISTINCT p FROM unnest(t.participants || ARRAY(SELECT jsonb_array_elements_text(v.ps::jsonb))) p LIMIT ${MAX_THREAD_PARTICIPANTS}) x)
+      FROM (SELECT unnest(${sql.val(live)}::bigint[]) AS id, unnest(${sql.val(live.map((id) => JSON.stringify([...(participantsOf.get(id) ?? [])])))}::text[]) AS ps) v
+      WHERE t.id = v.id`.execute(trx);
+    await refreshThreadStats(trx, live);
   }
-  await trx
-    .insertInto('thread_refs')
-    .values({ ref: input.messageId, thread_id: threadId, placeholder: false })
-    .onConflict((oc) => oc.column('ref').doUpdateSet({ placeholder: false, thread_id: threadId }))
-    .execute();
-  await trx.updateTable('messages').set({ thread_id: threadId }).where('id', '=', input.rowId).execute();
-  await sql`
-    UPDATE threads SET
-      message_count = message_count + 1,
-      first_message_at = LEAST(first_message_at, ${input.date}),
-      last_message_at = GREATEST(last_message_at, ${input.date}),
-      participants = (SELECT COALESCE(array_agg(DISTINCT p), '{}') FROM (SELECT unnest(participants || ${sql.val(input.participants.slice(0, MAX_THREAD_PARTICIPANTS))}::text[]) AS p LIMIT ${MAX_THREAD_PARTICIPANTS}) x),
-      gm_thrid = COALESCE(gm_thrid, ${input.gmThrid}),
-      subject = CASE WHEN subject = '' OR ${input.date} < first_message_at OR (${!hasReplyPrefix(input.subject) && !!input.subject} AND subject ~* '^\\s*(re|aw|sv|vs|fw|fwd|wg|tr|rif|r|antw|回复|回覆|答复|转发|轉寄)\\s*(\\[\\d+\\])?\\s*[:：]') THEN COALESCE(${input.subject}, subject) ELSE subject END,
-      normalized_subject = CASE WHEN normalized_subject = '' THEN ${normalizeSubject(input.subject)} ELSE normalized_subject END,
-      updated_at = now()
-    WHERE id = ${threadId}`.execute(trx);
-  return threadId;
+  return out;
+}
+
+/** Writes the refs and the messages' thread ids assigned so far (idempotent). */
+async function flushAssignments(trx: Kysely<Database>, out: Map<number, number>, refMap: Map<string, number>, ownRefs: Set<string>, resolve: (id: number) => number): Promise<void> {
+  const refs = [...refMap.entries()].map(([ref, t]) => ({ ref, thread_id: resolve(t), placeholder: !ownRefs.has(ref) }));
+  for (let i = 0; i < refs.length; i += 2000) {
+    const chunk = refs.slice(i, i + 2000);
+    await sql`
+      INSERT INTO thread_refs (ref, thread_id, placeholder)
+      SELECT * FROM unnest(${sql.val(chunk.map((r) => r.ref))}::text[], ${sql.val(chunk.map((r) => r.thread_id))}::bigint[], ${sql.val(chunk.map((r) => r.placeholder))}::boolean[])
+      ON CONFLICT (ref) DO UPDATE SET thread_id = excluded.thread_id, placeholder = thread_refs.placeholder AND excluded.placeholder
+      WHERE thread_refs.thread_id IS DISTINCT FROM excluded.thread_id OR (thread_refs.placeholder AND NOT excluded.placeholder)`.execute(trx);
+  }
+  const pairs = [...out.entries()];
+  for (let i = 0; i < pairs.length; i += 5000) {
+    const chunk = pairs.slice(i, i + 5000);
+    await sql`UPDATE messages m SET thread_id = v.t FROM (SELECT unnest(${sql.val(chunk.map((p) => p[0]))}::bigint[]) AS id, unnest(${sql.val(chunk.map((p) => resolve(p[1])))}::bigint[]) AS t) v
+      WHERE m.id = v.id AND m.thread_id IS DISTINCT FROM v.t`.execute(trx);
+  }
+}
+
+/** Assigns (and returns) the thread of one freshly stored message. */
+export async function assignThread(trx: Kysely<Database>, input: ThreadingInput, options: ThreadingOptions): Promise<number> {
+  const res = await assignThreads(trx, [input], options);
+  return res.get(input.rowId) as number;
 }
