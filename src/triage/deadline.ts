@@ -88,7 +88,11 @@ function nextDate(now: DateTime, month: number, day: number): DateTime | null {
 }
 
 /** The earliest deadline in the text, or null. `text` should be the newest part (not quoted history). */
+const ANY_DEADLINE_HINT = new RegExp([RE_WEEKDAY, RE_ZH_WEEKDAY, RE_TODAY, RE_TOMORROW, RE_HOURS, RE_WITHIN, RE_ZH_WITHIN, RE_DATE_DM, RE_DATE_MD, RE_DATE_NUM, RE_ZH_DATE, RE_END_OF].map((r) => `(?:${r.source})`).join('|'), 'iu');
+
 export function extractDeadline(text: string, sentAt: Date, zone: Zone): Deadline | null {
+  // Most mail names no deadline: one combined test before any date maths.
+  if (!ANY_DEADLINE_HINT.test(text)) return null;
   const now = DateTime.fromJSDate(sentAt, { zone });
   const found: Array<{ at: DateTime; text: string }> = [];
   const push = (at: DateTime | null, words: string) => {

@@ -24,11 +24,20 @@ function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-function mentions(text: string, names: readonly string[]): string | null {
-  for (const n of names) {
-    const re = /[\p{Script=Han}]/u.test(n) ? new RegExp(escapeRe(n), 'u') : new RegExp(`(?<![\\p{L}\\p{N}])${escapeRe(n)}(?![\\p{L}\\p{N}])`, 'iu');
-    if (re.test(text)) return n;
+const nameRegexCache = new Map<string, RegExp>();
+
+function nameRegex(n: string): RegExp {
+  let re = nameRegexCache.get(n);
+  if (!re) {
+    re = /[\p{Script=Han}]/u.test(n) ? new RegExp(escapeRe(n), 'u') : new RegExp(`(?<![\\p{L}\\p{N}])${escapeRe(n)}(?![\\p{L}\\p{N}])`, 'iu');
+    if (nameRegexCache.size > 10_000) nameRegexCache.clear();
+    nameRegexCache.set(n, re);
   }
+  return re;
+}
+
+function mentions(text: string, names: readonly string[]): string | null {
+  for (const n of names) if (nameRegex(n).test(text)) return n;
   return null;
 }
 

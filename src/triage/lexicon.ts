@@ -13,8 +13,17 @@ function t(pattern: string, weight = 1, label?: string): Term {
   return { re, label: label ?? pattern.replace(/\\s\+|\\s\*|\\s/g, ' ').replace(/[\\()?:|[\]+*.^$]/g, '').slice(0, 40), weight };
 }
 
+const unions = new WeakMap<readonly Term[], RegExp>();
+
 /** First match of any term, with the matched text as label. */
 export function findTerms(text: string, terms: readonly Term[]): Array<{ term: Term; match: string }> {
+  // One combined test first: most lists match nothing in most mail.
+  let union = unions.get(terms);
+  if (!union) {
+    union = new RegExp(terms.map((x) => `(?:${x.re.source})`).join('|'), 'iu');
+    unions.set(terms, union);
+  }
+  if (!union.test(text)) return [];
   const out: Array<{ term: Term; match: string }> = [];
   for (const term of terms) {
     const m = term.re.exec(text);

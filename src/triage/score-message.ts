@@ -54,7 +54,7 @@ export function scoreMessage(msg: TriageMessage, ctx: ScoreContext): TriageResul
     category, skipReason: null, delivery: del.delivery, urgency: urg.urgency, channel: first.channel, dueInHours: first.hours, dueAt: first.dueAt,
     targets: plan.targets, deadline, reasons,
   } as const;
-  return { ...result, explanation: explain(result, ctx.calendar.zone) };
+  return { ...result, explanation: explain(result, ctx.calendar.zone, (d) => ctx.calendar.format(d)) };
 }
 
 function signed(n: number): string {
@@ -62,7 +62,7 @@ function signed(n: number): string {
 }
 
 /** e.g. `one-to-one (+ our company named, + single recipient) · urgent word "ASAP" +25 · key client +15 -> email within 6h, due 2026-12-02 14:00 Asia/Shanghai` */
-export function explain(r: Omit<TriageResult, 'explanation'>, zone: string): string {
+export function explain(r: Omit<TriageResult, 'explanation'>, zone: string, format?: (d: Date) => string): string {
   const parts: string[] = [];
   const cat = r.reasons.find((x) => x.group === 'category');
   if (cat) parts.push(cat.text);
@@ -71,7 +71,7 @@ export function explain(r: Omit<TriageResult, 'explanation'>, zone: string): str
   parts.push(`${r.delivery}${del.length ? ` (${del.join(', ')})` : ''}`);
   for (const u of r.reasons.filter((x) => x.group === 'urgency')) parts.push(`${u.text} ${signed(u.weight)}`);
   parts.push(`urgency ${r.urgency}`);
-  const fmt = (d: Date) => DateTime.fromJSDate(d, { zone }).toFormat('yyyy-MM-dd HH:mm');
+  const fmt = format ?? ((d: Date) => DateTime.fromJSDate(d, { zone }).toFormat('yyyy-MM-dd HH:mm'));
   const t = r.targets.map((x) => {
     const what = x.kind === 'phone' ? 'phone within' : x.kind === 'ack' ? 'acknowledge by end of day' : x.kind === 'plan' ? 'plan within' : 'email within';
     const span = x.kind === 'ack' ? '' : x.kind === 'plan' ? ` ${x.rule.replace('plan-', '')}` : ` ${x.hours}h`;

@@ -68,22 +68,56 @@ export class WorkingCalendar {
     return this.isWorkingDay(dt.toISODate() ?? '') && min >= this.startMin && min < this.endMin;
   }
 
-  private dayWindow(day: DateTime): { start: number; end: number } {
-    const base = day.startOf('day');
-    return { start: base.plus({ minutes: this.startMin }).toMillis(), end: base.plus({ minutes: this.endMin }).toMillis() };
+  // Working windows [start, end) in ms, precomputed per year (zone maths is the slow part).
+  private readonly windowsByYear = new Map<number, Float64Array>();
+
+  private yearWindows(year: number): Float64Array {
+    let w = this.windowsByYear.get(year);
+    if (!w) {
+      const out: number[] = [];
+      let day = DateTime.fromObject({ year, month: 1, day: 1 }, { zone: this.zone });
+      while (day.year === year) {
+        const iso = day.toISODate() ?? '';
+        if (this.isWorkingDay(iso)) out.push(day.plus({ minutes: this.startMin }).toMillis(), day.plus({ minutes: this.endMin }).toMillis());
+        day = day.plus({ days: 1 });
+      }
+      w = Float64Array.from(out);
+      this.windowsByYear.set(year, w);
+    }
+    return w;
   }
 
   /** The working window containing `at` or the next one: [start, end) in ms. */
   private windowFrom(at: number): { start: number; end: number } {
-    let day = DateTime.fromMillis(at, { zone: this.zone }).startOf('day');
-    for (let i = 0; i < 400; i += 1) {
-      if (this.isWorkingDay(day.toISODate() ?? '')) {
-        const w = this.dayWindow(day);
-        if (at < w.end) return { start: Math.max(w.start, at), end: w.end };
+    let year = new Date(at).getUTCFullYear() - 1;
+    for (let guard = 0; guard < 4; guard += 1, year += 1) {
+      const w = this.yearWindows(year);
+      // binary search: first window whose end > at
+      let lo = 0;
+      let hi = w.length / 2;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (w[mid * 2 + 1]! > at) hi = mid;
+        else lo = mid + 1;
       }
-      day = day.plus({ days: 1 });
+      if (lo < w.length / 2) return { start: Math.max(w[lo * 2]!, at), end: w[lo * 2 + 1]! };
     }
-    throw new Error('working calendar: no working day within 400 days');
+    throw new Error('working calendar: no working day within two years');
+  }
+
+  private readonly offsetByHour = new Map<number, number>();
+
+  /** "yyyy-MM-dd HH:mm" in our zone (cached offsets: formatting with Intl per call is slow). */
+  format(at: Date): string {
+    const ms = at.getTime();
+    const hour = Math.floor(ms / MS_HOUR);
+    let off = this.offsetByHour.get(hour);
+    if (off === undefined) {
+      off = DateTime.fromMillis(ms, { zone: this.zone }).offset;
+      if (this.offsetByHour.size > 100_000) this.offsetByHour.clear();
+      this.offsetByHour.set(hour, off);
+    }
+    return new Date(ms + off * 60_000).toISOString().slice(0, 16).replace('T', ' ');
   }
 
   /** `hours` working hours after `from`. */
