@@ -5,6 +5,7 @@ import { AppError } from '../shared/app-error.ts';
 import { systemClock, type Clock } from '../shared/clock.ts';
 import type { Logger } from '../shared/logger.ts';
 import { pickFolders } from './folder-roles.ts';
+import { createParsePool } from './parse-pool.ts';
 import { accountTarget, connectImap, translateImapError, type ImapTarget } from './imap-connect.ts';
 import { ourAddresses } from './our-addresses.ts';
 import { syncFolder, type FolderProgress, type FolderSyncResult, type ParseFn } from './sync-folder.ts';
@@ -72,6 +73,16 @@ export async function syncAccount(db: Db, config: Pick<Config, 'secretKey' | 'se
   const us = await ourAddresses(db);
   const knownFolders = await db.kysely.selectFrom('mail_folders').select(['id', 'path']).where('account_id', '=', accountId).execute();
 
+  const pool = !options.parse && settings.parseWorkers > 0 ? createParsePool(settings.parseWorkers) : null;
+  const parse: ParseFn | undefined = options.parse ?? (pool ? (raw, internalDate) => pool.parse(raw, internalDate) : undefined);
+  try {
+    return await syncWithClient();
+  } finally {
+    await pool?.close();
+  }
+
+  async function syncWithClient(): Promise<AccountSyncReport> {
+  if (!account) throw new AppError('NOT_FOUND', `account ${accountId}: no such account`);
   let client: ImapFlow;
   try {
     client = await connectWithRetry(target, settings, options.logger, sleep);
@@ -102,7 +113,7 @@ export async function syncAccount(db: Db, config: Pick<Config, 'secretKey' | 'se
       for (let attempt = 0; ; attempt++) {
         try {
           if (!client.usable) client = await connectWithRetry(target, settings, options.logger, sleep);
-          const result = await syncFolder({ db, client, accountId, us, settings, clock, logger: options.logger, onProgress: options.onProgress, parse: options.parse, afterBatch: options.afterBatch }, row.id);
+          const result = await syncFolder({ db, client, accountId, us, settings, clock, logger: options.logger, onProgress: options.onProgress, parse, afterBatch: options.afterBatch }, row.id);
           reports.push({ path: p.path, ok: true, result });
           break;
         } catch (e) {
@@ -130,5 +141,6 @@ export async function syncAccount(db: Db, config: Pick<Config, 'secretKey' | 'se
     await client.logout().catch(() => client.close());
   }
   return { accountId, account: account.name, ok: reports.every((r) => r.ok), folders: reports };
+  }
 }
 

@@ -144,30 +144,38 @@ export async function syncFolder(ctx: FolderSyncContext, folderId: number): Prom
     const todo = serverUids.filter((u) => !known.has(u)).sort((a, b) => b - a);
     const gmail = client.capabilities.has('X-GM-EXT-1');
     ctx.onProgress?.({ folder: folder.path, done: 0, total: todo.length });
-    for (let i = 0; i < todo.length; i += settings.batchSize) {
-      const chunk = todo.slice(i, i + settings.batchSize);
+    // pipeline: while batch n is stored, batch n+1 is fetched and parsed
+    const chunks: number[][] = [];
+    for (let i = 0; i < todo.length; i += settings.batchSize) chunks.push(todo.slice(i, i + settings.batchSize));
+    const load = async (chunk: number[]): Promise<StoreItem[]> => {
       const sizes = await client.fetchAll(uidSet(chunk), { uid: true, size: true }, { uid: true });
       const big = new Set(sizes.filter((m) => (m.size ?? 0) > settings.maxMessageBytes).map((m) => m.uid));
       const small = sizes.map((m) => m.uid).filter((u) => !big.has(u));
       const rows = small.length === 0 ? [] : await client.fetchAll(uidSet(small), { uid: true, flags: true, internalDate: true, source: true, ...(gmail ? { threadId: true, emailId: true } : {}) }, { uid: true });
       const bigRows = big.size === 0 ? [] : await client.fetchAll(uidSet([...big]), { uid: true, flags: true, internalDate: true, headers: true, size: true }, { uid: true });
-      const items: StoreItem[] = [];
-      const parsed = await Promise.all(
+      const items: StoreItem[] = await Promise.all(
         rows.map(async (m) => {
           const internalDate = m.internalDate ? new Date(m.internalDate) : null;
           const raw = m.source ?? Buffer.alloc(0);
-          return { m, raw, internalDate, parsed: await parse(raw, internalDate) };
+          const p = await parse(raw, internalDate);
+          return { parsed: p, raw, internalDate, placement: { folderId, uid: m.uid, flags: flagList(m.flags), modseq: num(m.modseq) }, gmThrid: m.threadId ?? null, gmMsgid: m.emailId ?? null };
         }),
       );
-      for (const { m, raw, internalDate, parsed: p } of parsed) {
-        items.push({ parsed: p, raw, internalDate, placement: { folderId, uid: m.uid, flags: flagList(m.flags), modseq: num(m.modseq) }, gmThrid: m.threadId ?? null, gmMsgid: m.emailId ?? null });
-      }
       for (const m of bigRows) {
         const internalDate = m.internalDate ? new Date(m.internalDate) : null;
         const head = await parse(Buffer.concat([m.headers ?? Buffer.alloc(0), Buffer.from('\r\n')]), internalDate);
         const p: ParsedMessage = { ...head, size: m.size ?? head.size, parseError: `message of ${m.size ?? '?'} bytes is over mailbox.maxMessageBytes: headers only` };
         items.push({ parsed: p, internalDate, placement: { folderId, uid: m.uid, flags: flagList(m.flags), modseq: num(m.modseq) } });
       }
+      return items;
+    };
+    let pending: Promise<StoreItem[]> | null = chunks[0] ? load(chunks[0]) : null;
+    pending?.catch(() => undefined);
+    let done = 0;
+    for (let c = 0; c < chunks.length; c++) {
+      const items = await (pending as Promise<StoreItem[]>);
+      pending = chunks[c + 1] ? load(chunks[c + 1] as number[]) : null;
+      pending?.catch(() => undefined);
       const res = await storeMessages(db, items, {
         accountId: ctx.accountId,
         us: ctx.us,
@@ -178,7 +186,8 @@ export async function syncFolder(ctx: FolderSyncContext, folderId: number): Prom
       });
       fetched += items.length;
       created += res.created;
-      ctx.onProgress?.({ folder: folder.path, done: Math.min(todo.length, i + chunk.length), total: todo.length });
+      done += (chunks[c] as number[]).length;
+      ctx.onProgress?.({ folder: folder.path, done, total: todo.length });
       await ctx.afterBatch?.(fetched);
     }
 

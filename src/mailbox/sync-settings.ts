@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AppError } from '../shared/app-error.ts';
+import { defaultParseWorkers } from './parse-pool.ts';
 
 /** The `mailbox` section of the config file, with defaults and floors. */
 export interface SyncSettings {
@@ -17,7 +18,7 @@ export interface SyncSettings {
   readonly reconnectAttempts: number;
   /** Base of the jittered exponential backoff (ms). */
   readonly backoffMs: number;
-  /** Parser worker threads (0 = parse on the main thread). */
+  /** Parser worker threads (0 = parse on the main thread; default: the cores, at most 4). */
   readonly parseWorkers: number;
   readonly connectTimeoutMs: number;
 }
@@ -30,7 +31,7 @@ const schema = z.object({
   subjectWindowDays: z.number().int().min(1).max(3650).default(60),
   reconnectAttempts: z.number().int().min(0).max(20).default(3),
   backoffMs: z.number().int().min(10).default(500),
-  parseWorkers: z.number().int().min(0).max(16).default(0),
+  parseWorkers: z.number().int().min(0).max(16).default(defaultParseWorkers()),
   connectTimeoutMs: z.number().int().min(1000).default(15_000),
 });
 

@@ -12,7 +12,9 @@ import { eml } from './support/eml.ts';
 
 const KEY = 'b'.repeat(64);
 const config = { secretKey: KEY, sections: {} };
-const settings = parseSyncSettings({ batchSize: 7, backoffMs: 10, reconnectAttempts: 4 });
+const settings = parseSyncSettings({ batchSize: 7, backoffMs: 10, reconnectAttempts: 4, parseWorkers: 0 });
+// one test parses on worker threads, as production does
+const pooled = parseSyncSettings({ batchSize: 7, backoffMs: 10, reconnectAttempts: 4, parseWorkers: 2 });
 const noSleep = async (): Promise<void> => undefined;
 
 let users = 0;
@@ -20,7 +22,7 @@ function newUser(): { user: string; password: string } {
   return { user: `rep${++users}`, password: `pw-${users}-secret` };
 }
 
-describe.skipIf(!dovecotAvailable)(`IMAP sync against Dovecot on ${testBackend}`, () => {
+describe.skipIf(!dovecotAvailable)(`IMAP sync against Dovecot on ${testBackend}`, { timeout: 120_000 }, () => {
   const t = useTestDb();
   let d: Dovecot;
   const accounts = Array.from({ length: 12 }, newUser);
@@ -120,7 +122,7 @@ describe.skipIf(!dovecotAvailable)(`IMAP sync against Dovecot on ${testBackend}`
     const id = await account(u);
     let restarted = false;
     const r = await syncAccount(t.db, config, id, {
-      settings,
+      settings: pooled,
       sleep: noSleep,
       afterBatch: async (n) => {
         if (!restarted && n >= 7) {

@@ -1,0 +1,16 @@
+import { parentPort } from 'node:worker_threads';
+import { parseMessage } from './parse-message.ts';
+
+interface Job {
+  readonly id: number;
+  readonly raw: Uint8Array;
+  readonly internalDate: Date | null;
+}
+
+parentPort?.on('message', (job: Job) => {
+  const raw = Buffer.from(job.raw.buffer, job.raw.byteOffset, job.raw.byteLength);
+  parseMessage(raw, { internalDate: job.internalDate }).then(
+    (parsed) => parentPort?.postMessage({ id: job.id, parsed }),
+    (err: unknown) => parentPort?.postMessage({ id: job.id, error: err instanceof Error ? err.message : String(err) }),
+  );
+});
