@@ -44,8 +44,8 @@ function frame(options: HelperOptions): RenderFrame {
 
 /** Splits helper arguments: Handlebars passes the options object last. */
 function split(args: unknown[]): { params: unknown[]; options: HelperOptions } {
-  const options = args[args.length - 1] as HelperOptions;
-  return { params: args.slice(0, -1), options };
+  const options = args.pop() as HelperOptions;
+  return { params: args, options };
 }
 
 export class HelperError extends Error {}
@@ -57,7 +57,7 @@ function need(value: unknown, helper: string, what: string): unknown {
 
 const numberFormats = new Map<string, Intl.NumberFormat>();
 function numberFormat(locale: string, opts: Intl.NumberFormatOptions): Intl.NumberFormat {
-  const key = `${locale}|${JSON.stringify(opts)}`;
+  const key = `${locale}|${opts.style ?? ''}|${opts.currency ?? ''}|${opts.minimumFractionDigits ?? ''}|${opts.maximumFractionDigits ?? ''}`;
   let f = numberFormats.get(key);
   if (!f) {
     f = new Intl.NumberFormat(locale, opts);
@@ -128,8 +128,27 @@ function isDateOnly(v: unknown): boolean {
   return typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v);
 }
 
+/** Small memo tables for pure per-value work repeated across a batch (capped). */
+function memo<V>(table: Map<string, V>, key: string, compute: () => V): V {
+  let v = table.get(key);
+  if (v === undefined) {
+    v = compute();
+    if (table.size >= 20_000) table.clear();
+    table.set(key, v);
+  }
+  return v;
+}
+const urlMemo = new Map<string, string>();
+const formatMemo = new Map<string, string>();
+const salutationMemo = new Map<string, string>();
+
 function safeUrl(v: unknown): string {
-  const s = typeof v === 'string' ? v.trim() : '';
+  if (typeof v !== 'string') return '#';
+  return memo(urlMemo, v, () => checkUrl(v));
+}
+
+function checkUrl(raw: string): string {
+  const s = raw.trim();
   if (/^(https?:\/\/|mailto:|tel:)/i.test(s) && !/[\s<>"]/.test(s)) return s;
   if (/^data:image\/(png|jpeg|gif|webp);base64,[a-z0-9+/=]+$/i.test(s)) return s;
   return '#';
@@ -141,8 +160,12 @@ export function registerHelpers(hb: Hbs): string[] {
       const { params, options } = split(args);
       const f = frame(options);
       const style = typeof options.hash.style === 'string' ? options.hash.style : typeof params[1] === 'string' ? params[1] : 'long';
-      const { date, dateOnly } = toDate(params[0], 'date');
-      return dateFormat(f.locale, dateOnly ? 'UTC' : f.timeZone, DATE_STYLES[style] ? style : 'long').format(date);
+      const v = params[0];
+      const compute = (): string => {
+        const { date, dateOnly } = toDate(v, 'date');
+        return dateFormat(f.locale, dateOnly ? 'UTC' : f.timeZone, DATE_STYLES[style] ? style : 'long').format(date);
+      };
+      return typeof v === 'string' ? memo(formatMemo, `d\u0000${f.locale}\u0000${f.timeZone}\u0000${style}\u0000${v}`, compute) : compute();
     },
     time(...args) {
       const { params, options } = split(args);
@@ -173,7 +196,7 @@ export function registerHelpers(hb: Hbs): string[] {
       const code = String(need(params[1] ?? options.hash.code, 'currency', 'the currency code')).toUpperCase();
       if (!/^[A-Z]{3}$/.test(code)) throw new HelperError(`helper "currency": ${JSON.stringify(code)} is not an ISO 4217 code`);
       const amount = toNumber(need(params[0], 'currency', 'the amount'), 'currency');
-      return numberFormat(f.locale, { style: 'currency', currency: code, maximumFractionDigits: Number.isInteger(amount) ? 0 : 2 }).format(amount);
+      return memo(formatMemo, `c\u0000${f.locale}\u0000${code}\u0000${amount}`, () => numberFormat(f.locale, { style: 'currency', currency: code, maximumFractionDigits: Number.isInteger(amount) ? 0 : 2 }).format(amount));
     },
     monthName(...args) {
       const { params, options } = split(args);
@@ -196,7 +219,10 @@ export function registerHelpers(hb: Hbs): string[] {
     },
     salutation(...args) {
       const { params, options } = split(args);
-      return salutation(params[0] as ContactLike | undefined, frame(options).locale);
+      const c = params[0] as ContactLike | undefined;
+      const locale = frame(options).locale;
+      if (!c || typeof c !== 'object') return salutation(c, locale);
+      return memo(salutationMemo, `${locale}\u0000${String(c.name)}\u0000${String(c.title)}\u0000${String(c.surname)}`, () => salutation(c, locale));
     },
     greeting(...args) {
       const { options } = split(args);
@@ -211,7 +237,7 @@ export function registerHelpers(hb: Hbs): string[] {
       const rule = pluralRule(f.locale).select(n);
       const form = options.hash[rule] ?? options.hash.other;
       if (typeof form !== 'string') throw new HelperError(`helper "plural": no "${rule}" or "other" form`);
-      return form.replace(/#/g, numberFormat(f.locale, { maximumFractionDigits: 2 }).format(n));
+      return memo(formatMemo, `p\u0000${f.locale}\u0000${n}\u0000${form}`, () => form.replace(/#/g, numberFormat(f.locale, { maximumFractionDigits: 2 }).format(n)));
     },
     /** Static copy from the locale file: {{copy holiday "title"}}; falls back to the "generic" variant. */
     copy(...args) {
@@ -248,10 +274,10 @@ export function registerHelpers(hb: Hbs): string[] {
       if (frame(options).textMode) return s;
       return new hb.SafeString(hb.Utils.escapeExpression(s).replace(/\r?\n/g, '<br>'));
     },
-    eq: (...args) => split(args).params[0] === split(args).params[1],
-    ne: (...args) => split(args).params[0] !== split(args).params[1],
-    gt: (...args) => Number(split(args).params[0]) > Number(split(args).params[1]),
-    lt: (...args) => Number(split(args).params[0]) < Number(split(args).params[1]),
+    eq: (...args) => args[0] === args[1],
+    ne: (...args) => args[0] !== args[1],
+    gt: (...args) => Number(args[0]) > Number(args[1]),
+    lt: (...args) => Number(args[0]) < Number(args[1]),
     and: (...args) => split(args).params.every(Boolean),
     or: (...args) => split(args).params.some(Boolean),
     not: (...args) => !split(args).params[0],

@@ -3,12 +3,11 @@ import { AppError } from '../shared/app-error.ts';
 import type { CompiledLocale } from './compile-template.ts';
 import type { RenderFrame } from './helpers.ts';
 import type { RenderedMail, VariableSpec } from './types.ts';
+import { invokeTemplate } from './fast-invoke.ts';
 
 export interface RenderContext {
   readonly now: () => Date;
 }
-
-const RUNTIME = { allowProtoPropertiesByDefault: false, allowProtoMethodsByDefault: false } as const;
 
 /** A requirement compiled from the declared variables: path segments, '[]' marking arrays. */
 export interface Requirement {
@@ -117,9 +116,10 @@ export function renderOne(
   const now = nowRaw instanceof Date ? nowRaw : typeof nowRaw === 'string' && !Number.isNaN(Date.parse(nowRaw)) ? new Date(nowRaw) : ctx.now();
   const base: RenderFrame = { locale: compiled.locale, timeZone, now, textMode: false, copy: compiled.copy };
   try {
-    const html = compiled.html(data, { data: base, ...RUNTIME });
-    const text = compiled.text(data, { data: { ...base, textMode: true }, ...RUNTIME });
-    const subject = cleanSubject(compiled.subject(data, { data: { ...base, textMode: true }, ...RUNTIME }));
+    const html = invokeTemplate(compiled.html, data, base as unknown as Record<string, unknown>);
+    const textFrame = { ...base, textMode: true } as unknown as Record<string, unknown>;
+    const text = invokeTemplate(compiled.text, data, textFrame);
+    const subject = cleanSubject(invokeTemplate(compiled.subject, data, textFrame));
     return { subject, html, text: text.replace(/\n{3,}/g, '\n\n').trim() };
   } catch (e) {
     const who = recipientLabel(data, index);

@@ -51,25 +51,39 @@ const frame = { locale: 'en', timeZone: 'America/Chicago', now: new Date(), text
 lib.renderBatch('new-product-push', 'en', recipients.slice(0, 500));
 for (let i = 0; i < 500; i++) raw(recipients[i], { data: frame });
 
-let bestBatch = Infinity;
-let bestRaw = Infinity;
+/** Wall and CPU milliseconds of fn (CPU time is what one core spends, whatever else the machine runs). */
+function measure(fn: () => void): { wall: number; cpu: number } {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  fn();
+  const wall = performance.now() - t0;
+  const c = process.cpuUsage(c0);
+  return { wall, cpu: (c.user + c.system) / 1000 };
+}
+
+let batch = { wall: Infinity, cpu: Infinity };
+let rawBest = { wall: Infinity, cpu: Infinity };
 let bytes = 0;
 for (let r = 0; r < ROUNDS; r++) {
-  let t = performance.now();
-  const out = lib.renderBatch('new-product-push', 'en', recipients);
-  bestBatch = Math.min(bestBatch, performance.now() - t);
-  bytes = out[0]!.html.length + out[0]!.text.length;
-  t = performance.now();
-  let sink = 0;
-  for (let i = 0; i < N; i++) sink += raw(recipients[i], { data: frame }).length;
-  bestRaw = Math.min(bestRaw, performance.now() - t);
-  if (sink === 0) throw new Error('raw render produced nothing');
+  const b = measure(() => {
+    const out = lib.renderBatch('new-product-push', 'en', recipients);
+    bytes = out[0]!.html.length + out[0]!.text.length + out[0]!.subject.length;
+  });
+  batch = { wall: Math.min(batch.wall, b.wall), cpu: Math.min(batch.cpu, b.cpu) };
+  // Raw Handlebars as a batch too: one HTML string per recipient, kept (as a sender keeps them).
+  let rawOut: string[] = [];
+  const w = measure(() => {
+    rawOut = new Array<string>(N);
+    for (let i = 0; i < N; i++) rawOut[i] = raw(recipients[i], { data: frame });
+  });
+  if (rawOut[N - 1]!.length === 0) throw new Error('raw render produced nothing');
+  rawOut = [];
+  rawBest = { wall: Math.min(rawBest.wall, w.wall), cpu: Math.min(rawBest.cpu, w.cpu) };
 }
-const batchRate = N / (bestBatch / 1000);
-const rawRate = N / (bestRaw / 1000);
-console.log(`\n2. new-product-push (en), ${N} recipients, best of ${ROUNDS} rounds, one core`);
-console.log(`  renderBatch (html + text + subject, strict, checks): ${Math.round(batchRate).toLocaleString('en')} renders/s  (${(bestBatch / N * 1000).toFixed(1)} µs each, ${(bytes / 1024).toFixed(1)} KB out)`);
-console.log(`  raw Handlebars (same compiled HTML only):           ${Math.round(rawRate).toLocaleString('en')} renders/s  (${(bestRaw / N * 1000).toFixed(1)} µs each)`);
-console.log(`  ratio batch/raw: ${(batchRate / rawRate).toFixed(2)}   targets: >= 20,000/s and >= 0.50`);
+const rate = (ms: number): string => Math.round(N / (ms / 1000)).toLocaleString('en').padStart(8);
+console.log(`\n2. new-product-push (en), ${N} recipients, best of ${ROUNDS} rounds, one core (CPU time; wall time in brackets)`);
+console.log(`  renderBatch (html + text + subject, strict, checks): ${rate(batch.cpu)} renders/s  [${rate(batch.wall)}/s wall]  ${(batch.cpu / N * 1000).toFixed(1)} µs each, ${(bytes / 1024).toFixed(1)} KB out`);
+console.log(`  raw Handlebars (same compiled HTML, HTML only):     ${rate(rawBest.cpu)} renders/s  [${rate(rawBest.wall)}/s wall]  ${(rawBest.cpu / N * 1000).toFixed(1)} µs each`);
+console.log(`  ratio batch/raw: ${(rawBest.cpu / batch.cpu).toFixed(2)} (wall ${(rawBest.wall / batch.wall).toFixed(2)})   targets: >= 20,000/s and >= 0.50`);
 console.log(`  loadavg ${load()}`);
 lib.close();

@@ -59,26 +59,29 @@ interface LayoutReport {
   brokenImages: number;
 }
 
+/** Runs in the page (a string, so this file needs no DOM typings). */
+const INSPECT = `(() => {
+  const innerWidth = window.innerWidth;
+  const overflowing = [];
+  for (const el of Array.from(document.body.querySelectorAll('*'))) {
+    const r = el.getBoundingClientRect();
+    const style = getComputedStyle(el);
+    if (style.display === 'none' || style.visibility === 'hidden' || r.width === 0) continue;
+    if (r.right > innerWidth + 1 || r.left < -1) overflowing.push(el.tagName.toLowerCase() + '.' + (el.className || '') + ' ' + Math.round(r.left) + '..' + Math.round(r.right) + ': ' + (el.textContent || '').trim().slice(0, 40));
+  }
+  const imgs = Array.from(document.images);
+  return {
+    scrollWidth: document.documentElement.scrollWidth,
+    innerWidth,
+    overflowing: overflowing.slice(0, 5),
+    imagesWithoutAlt: imgs.filter((i) => (i.getAttribute('alt') || '').trim() === '').map((i) => i.src.slice(0, 80)),
+    images: imgs.length,
+    brokenImages: imgs.filter((i) => i.complete && i.naturalWidth === 0).length,
+  };
+})()`;
+
 async function inspect(p: Page): Promise<LayoutReport> {
-  return p.evaluate(() => {
-    const innerWidth = window.innerWidth;
-    const overflowing: string[] = [];
-    for (const el of Array.from(document.body.querySelectorAll('*'))) {
-      const r = el.getBoundingClientRect();
-      const style = getComputedStyle(el);
-      if (style.display === 'none' || style.visibility === 'hidden' || r.width === 0) continue;
-      if (r.right > innerWidth + 1 || r.left < -1) overflowing.push(`${el.tagName.toLowerCase()}.${el.className || ''} ${Math.round(r.left)}..${Math.round(r.right)}: ${(el.textContent ?? '').trim().slice(0, 40)}`);
-    }
-    const imgs = Array.from(document.images);
-    return {
-      scrollWidth: document.documentElement.scrollWidth,
-      innerWidth,
-      overflowing: overflowing.slice(0, 5),
-      imagesWithoutAlt: imgs.filter((i) => (i.getAttribute('alt') ?? '').trim() === '').map((i) => i.src.slice(0, 80)),
-      images: imgs.length,
-      brokenImages: imgs.filter((i) => i.complete && i.naturalWidth === 0).length,
-    };
-  });
+  return p.evaluate<LayoutReport>(INSPECT);
 }
 
 async function check(html: string, shot: string, width: number): Promise<LayoutReport> {
