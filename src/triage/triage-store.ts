@@ -48,6 +48,7 @@ export interface TriageRunResult {
 
 interface MessageRow {
   id: number;
+  message_id: string;
   thread_id: number | null;
   direction: string;
   account_id: number | null;
@@ -67,7 +68,7 @@ interface MessageRow {
 }
 
 /** A stored row as triage sees it. */
-export function rowToTriageMessage(m: Omit<MessageRow, 'id' | 'thread_id' | 'direction' | 'account_id'>): TriageMessage {
+export function rowToTriageMessage(m: Omit<MessageRow, 'id' | 'message_id' | 'thread_id' | 'direction' | 'account_id'>): TriageMessage {
   return {
     fromAddress: m.from_address, fromName: m.from_name, to: m.to_addresses, cc: m.cc_addresses, bcc: m.bcc_addresses, replyTo: m.reply_to,
     subject: m.subject ?? '', sentAt: m.at, utcOffsetMinutes: null, headers: m.headers ?? {}, text: m.text_body ?? '', newestPart: m.newest_part,
@@ -130,11 +131,23 @@ async function triageBatch(db: Db, env: TriageEnv, clock: Clock, batch: Readonly
   const rows = (await db.kysely
     .selectFrom('messages as m')
     .select([
-      'm.id', 'm.thread_id', 'm.direction', 'm.account_id', 'm.from_address', 'm.from_name', 'm.to_addresses', 'm.cc_addresses', 'm.bcc_addresses', 'm.reply_to', 'm.subject',
+      'm.id', 'm.message_id', 'm.thread_id', 'm.direction', 'm.account_id', 'm.from_address', 'm.from_name', 'm.to_addresses', 'm.cc_addresses', 'm.bcc_addresses', 'm.reply_to', 'm.subject',
       sql<Date>`coalesce(m.sent_at, m.internal_date, m.created_at)`.as('at'), 'm.in_reply_to', 'm.references', 'm.headers', 'm.text_body', 'm.newest_part',
     ])
     .where('m.thread_id', 'in', threadIds)
     .execute()) as MessageRow[];
+  // Replies sent by Rapport itself (the outbox), before the Sent folder copy is synced: matched by In-Reply-To.
+  const msgIds = rows;
+  const threadOfMessageId = new Map(msgIds.map((m) => [m.message_id, m.thread_id]));
+  const storedMessageIds = new Set(msgIds.map((m) => m.message_id));
+  const sentByUs = threadOfMessageId.size
+    ? await db.kysely
+        .selectFrom('outbox')
+        .select(['id', 'message_id', 'in_reply_to', 'sent_at', 'text_body', 'subject'])
+        .where('state', '=', 'sent')
+        .where('in_reply_to', 'in', [...threadOfMessageId.keys()])
+        .execute()
+    : [];
   const accountOwners = new Map<number, number | null>();
   const clientIds = [...new Set(batch.map((t) => t.client_id).filter((c): c is number => c !== null))];
   const facts = await loadClientFacts(db, clientIds);
@@ -169,6 +182,11 @@ async function triageBatch(db: Db, env: TriageEnv, clock: Clock, batch: Readonly
         const auto = autoReplyHeader(m.headers ?? {}) !== null || AUTO_REPLY_SUBJECT.test(m.subject ?? '');
         events.push({ type: 'outbound', messageId: m.id, at: m.at, auto, internal: !toClient && FORWARD_SUBJECT.test(m.subject ?? ''), text: m.newest_part ?? m.text_body ?? '' });
       }
+    }
+    for (const o of sentByUs) {
+      if (!o.sent_at || !o.in_reply_to || storedMessageIds.has(o.message_id) || threadOfMessageId.get(o.in_reply_to) !== th.id) continue;
+      // A negative id marks an outbox row (not a messages row) as what met the target.
+      events.push({ type: 'outbound', messageId: -o.id, at: o.sent_at, auto: false, internal: false, text: o.text_body ?? '' });
     }
     if (client?.id) {
       const first = msgs.reduce((a, m) => (m.at < a ? m.at : a), msgs[0]!.at);
@@ -206,7 +224,7 @@ async function triageBatch(db: Db, env: TriageEnv, clock: Clock, batch: Readonly
     for (let i = 0; i < targetRows.length; i += 1000) {
       const chunk = targetRows.slice(i, i + 1000).map(({ threadId, clientId, ownerId, t }) => ({
         thread_id: threadId, message_id: t.messageId, client_id: clientId, owner_id: ownerId, kind: t.kind, channel: t.channel, category: t.category, urgency: t.urgency,
-        started_at: t.startedAt, due_at: t.dueAt, met_at: t.metAt, met_by_message_id: t.metByMessageId, met_by_touchpoint_id: t.metByTouchpointId, status: t.status,
+        started_at: t.startedAt, due_at: t.dueAt, met_at: t.metAt, met_by_message_id: t.metByMessageId !== null && t.metByMessageId > 0 ? t.metByMessageId : null, met_by_touchpoint_id: t.metByTouchpointId, status: t.status,
         reasons: JSON.stringify(t.reasons), explanation: t.explanation, computed_at: now,
       }));
       if (chunk.length) await trx.insertInto('reply_targets').values(chunk).execute();

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import http from 'node:http';
@@ -86,6 +87,22 @@ describe(`triage on stored mail (${testBackend})`, () => {
     await runTriage(db, settings, clock);
     rows = await targets(db);
     expect(rows[0]!.due_at.toISOString()).toBe(sh('2026-12-04T12:00:00').toISOString());
+  });
+
+  it('a reply sent by Rapport itself (outbox, not yet synced from Sent) stops the clock', async () => {
+    const db = t.db;
+    const s = await seed(db);
+    const inq = await importMessage(db, fixture('001-en-inq-1to1-01.eml'), { accountId: s.accountId });
+    const clock = new ManualClock(sh('2026-12-04T09:30:00'));
+    await runTriage(db, settings, clock);
+    expect((await targets(db))[0]).toMatchObject({ status: 'breached', met_at: null });
+    await sql`INSERT INTO outbox (idempotency_key, account_id, to_address, kind, message_id, in_reply_to, state, sent_at, text_body)
+      VALUES ('reply-1', ${s.accountId}, 'mark.peters@gardenworld.co.uk', 'reply', 'out-1@hengda-outdoor.com', 'en-inq-1to1-01.1@gardenworld.co.uk', 'sent', ${sh('2026-12-02T10:00:00')}, 'Dear Mark, our offer.')`.execute(db.kysely);
+    await runTriage(db, settings, clock);
+    const row = (await targets(db))[0]!;
+    expect(row).toMatchObject({ status: 'met', met_by_message_id: null });
+    expect(row.met_at!.toISOString()).toBe(sh('2026-12-02T10:00:00').toISOString());
+    expect(inq.rowId).toBe(row.message_id);
   });
 
   it('a logged call stops a phone target; a complaint keeps ack and plan clocks; the board, report and client-replied follow', async () => {
