@@ -14,3 +14,5 @@ export { makeUnsubscribeToken, verifyUnsubscribeToken, tokenOutboxId, unsubscrib
 export { nextWindowOpen, recipientZone } from './send-window.ts';
 export { nextFreeAt, nextContactSlot, warmupLimit, backoffMs } from './throttle-math.ts';
 export { seededJitterMs } from './jitter.ts';
+export { unsubscribeByToken, checkUnsubscribeToken, maskAddress, type TokenTarget } from './unsubscribe.ts';
+export { listOutbox, showOutbox, cancelOutbox, retryOutbox, pauseAccount, resumeAccount, accountSendStatus, OUTBOX_STATES, type OutboxListItem, type OutboxFilter, type OutboxDetail } from './outbox-admin.ts';
