@@ -48,6 +48,8 @@ export async function linkThreads(trx: Kysely<Database>, threadIds: ReadonlyArra
     .execute();
   const all = [...new Set(threads.flatMap((t) => t.participants))];
   const ctx = await loadLinkContext(trx, all, us);
+  const changes: Array<{ id: number; d: LinkDecision; manual: boolean }> = [];
+  const suggestions = new Map<string, { address: string; name: string | null; client_id: number; domain: string; thread_id: number }>();
   for (const t of threads) {
     const sent = new Map<string, { n: number; name: string | null }>();
     for (const s of senders) {
@@ -58,27 +60,29 @@ export async function linkThreads(trx: Kysely<Database>, threadIds: ReadonlyArra
     const participants: LinkParticipant[] = t.participants.map((address) => ({ address, name: sent.get(address)?.name ?? null, sent: sent.get(address)?.n ?? 0 }));
     const decision = decideLink(participants, ctx);
     out.set(t.id, decision);
-    if (t.link_reason !== 'manual') {
-      const changed = t.client_id !== decision.clientId || t.contact_id !== decision.contactId || t.link_reason !== decision.reason || t.relay !== decision.relay;
-      if (changed) {
-        await trx
-          .updateTable('threads')
-          .set({ client_id: decision.clientId, contact_id: decision.contactId, link_reason: decision.reason, link_confidence: decision.confidence, relay: decision.relay, updated_at: new Date() })
-          .where('id', '=', t.id)
-          .execute();
-      }
-    } else if (t.relay !== decision.relay) {
-      await trx.updateTable('threads').set({ relay: decision.relay }).where('id', '=', t.id).execute();
-    }
-    const clientId = t.link_reason === 'manual' ? t.client_id : decision.clientId;
-    const suggestions = decision.suggestions.filter((s) => s.clientId === clientId);
-    for (const s of suggestions) {
-      await trx
-        .insertInto('suggested_contacts')
-        .values({ address: s.address, name: s.name, client_id: s.clientId, domain: s.domain, thread_id: t.id })
-        .onConflict((oc) => oc.column('address').doUpdateSet({ last_seen_at: new Date(), message_count: sql`suggested_contacts.message_count + 1`, name: sql`COALESCE(suggested_contacts.name, excluded.name)` }))
-        .execute();
-    }
+    const manual = t.link_reason === 'manual';
+    const changed = manual ? t.relay !== decision.relay : t.client_id !== decision.clientId || t.contact_id !== decision.contactId || t.link_reason !== decision.reason || t.relay !== decision.relay;
+    if (changed) changes.push({ id: t.id, d: decision, manual });
+    const clientId = manual ? t.client_id : decision.clientId;
+    for (const s of decision.suggestions) if (s.clientId === clientId) suggestions.set(s.address, { address: s.address, name: s.name, client_id: s.clientId, domain: s.domain, thread_id: t.id });
+  }
+  const auto = changes.filter((c) => !c.manual);
+  if (auto.length > 0) {
+    await sql`
+      UPDATE threads t SET client_id = v.client_id, contact_id = v.contact_id, link_reason = v.reason, link_confidence = v.confidence, relay = v.relay, updated_at = now()
+      FROM (SELECT unnest(${sql.val(auto.map((c) => c.id))}::bigint[]) AS id, unnest(${sql.val(auto.map((c) => c.d.clientId))}::bigint[]) AS client_id,
+                   unnest(${sql.val(auto.map((c) => c.d.contactId))}::bigint[]) AS contact_id, unnest(${sql.val(auto.map((c) => c.d.reason))}::text[]) AS reason,
+                   unnest(${sql.val(auto.map((c) => c.d.confidence))}::real[]) AS confidence, unnest(${sql.val(auto.map((c) => c.d.relay))}::text[]) AS relay) v
+      WHERE t.id = v.id`.execute(trx);
+  }
+  for (const c of changes.filter((x) => x.manual)) await trx.updateTable('threads').set({ relay: c.d.relay }).where('id', '=', c.id).execute();
+  const sugg = [...suggestions.values()];
+  for (let i = 0; i < sugg.length; i += 1000) {
+    await trx
+      .insertInto('suggested_contacts')
+      .values(sugg.slice(i, i + 1000))
+      .onConflict((oc) => oc.column('address').doUpdateSet({ last_seen_at: new Date(), message_count: sql`suggested_contacts.message_count + 1`, name: sql`COALESCE(suggested_contacts.name, excluded.name)` }))
+      .execute();
   }
   return out;
 }

@@ -55,6 +55,7 @@ interface Row {
 export async function storeMessages(db: Db | Kysely<Database>, items: ReadonlyArray<StoreItem>, options: StoreOptions): Promise<StoreResult> {
   const k = 'kysely' in db ? db.kysely : db;
   return k.transaction().execute(async (trx) => {
+    const tS = performance.now();
     await sql`SELECT pg_advisory_xact_lock(${THREADING_LOCK})`.execute(trx);
     const rows: Row[] = items.map((item) => {
       const p = item.parsed;
@@ -131,6 +132,7 @@ export async function storeMessages(db: Db | Kysely<Database>, items: ReadonlyAr
         .onConflict((oc) => oc.columns(['folder_id', 'uid']).doUpdateSet((eb) => ({ message_id: eb.ref('excluded.message_id'), flags: eb.ref('excluded.flags'), modseq: eb.ref('excluded.modseq') })))
         .execute();
     }
+    const tA = performance.now();
     // 3. threads for the new messages
     const fresh = unique.filter((r) => ids.get(key(r.item.parsed))?.created);
     const assigned = await assignThreads(
@@ -148,9 +150,11 @@ export async function storeMessages(db: Db | Kysely<Database>, items: ReadonlyAr
       { us: options.us, ...(options.subjectWindowDays === undefined ? {} : { subjectWindowDays: options.subjectWindowDays }) },
     );
     for (const v of ids.values()) if (v.created) v.threadId = assigned.get(v.id) ?? null;
+    const tB = performance.now();
     // 4. links of the touched threads
     const touched = [...new Set(assigned.values())];
     if (touched.length > 0) await linkThreads(trx, touched, options.us);
+    if (process.env.RAPPORT_PROFILE_STORE) process.stderr.write(`store: insert ${(tA - tS).toFixed(0)} thread ${(tB - tA).toFixed(0)} link ${(performance.now() - tB).toFixed(0)} ms\n`);
     if (options.inTransaction) await options.inTransaction(trx);
     const out: StoredMessage[] = [];
     const reported = new Set<string>();

@@ -155,26 +155,39 @@ export async function assignThreads(trx: Kysely<Database>, inputs: ReadonlyArray
   const participantsOf = new Map<number, Set<string>>();
   // oldest first: parents usually come before replies, so merges are rare
   const ordered = [...inputs].sort((a, b) => a.date.getTime() - b.date.getTime());
+  // new threads get ids from the sequence up front and are written in one statement
+  const reserved: number[] = [];
+  const pendingThreads: Array<{ id: number; subject: string; normalized_subject: string; gm_thrid: string | null; first_message_at: Date; last_message_at: Date }> = [];
+  const insertPending = async (): Promise<void> => {
+    if (pendingThreads.length === 0) return;
+    const list = pendingThreads.splice(0);
+    for (let i = 0; i < list.length; i += 1000) await trx.insertInto('threads').values(list.slice(i, i + 1000)).execute();
+  };
   for (const input of ordered) {
     const keys = keysOf.get(input.rowId) ?? [];
     const found = [...new Set([input.messageId, ...keys].map((k) => refMap.get(k)).filter((x): x is number => x !== undefined).map(resolve))].sort((a, b) => a - b);
     let threadId: number;
     if (found.length === 0) {
-      const bySubject = input.references.length === 0 ? await subjectFallback(trx, input, options) : null;
+      let bySubject: number | null = null;
+      if (input.references.length === 0 && hasReplyPrefix(input.subject)) {
+        await insertPending();
+        bySubject = await subjectFallback(trx, input, options);
+      }
       if (bySubject !== null) threadId = resolve(bySubject);
       else {
-        const row = await trx
-          .insertInto('threads')
-          .values({ subject: input.subject ?? '', normalized_subject: normalizeSubject(input.subject), gm_thrid: input.gmThrid, first_message_at: input.date, last_message_at: input.date })
-          .returning('id')
-          .executeTakeFirstOrThrow();
-        threadId = row.id;
+        if (reserved.length === 0) {
+          const ids = await sql<{ id: number }>`SELECT nextval(pg_get_serial_sequence('threads', 'id'))::bigint AS id FROM generate_series(1, ${Math.max(1, Math.min(1000, ordered.length))})`.execute(trx);
+          reserved.push(...ids.rows.map((r) => Number(r.id)));
+        }
+        threadId = reserved.shift() as number;
+        pendingThreads.push({ id: threadId, subject: input.subject ?? '', normalized_subject: normalizeSubject(input.subject), gm_thrid: input.gmThrid, first_message_at: input.date, last_message_at: input.date });
       }
     } else {
       threadId = found[0] as number;
       const others = found.slice(1);
       if (others.length > 0) {
         // write what this batch assigned so far, so the merge moves it too
+        await insertPending();
         await flushAssignments(trx, out, refMap, ownRefs, resolve);
         await mergeThreads(trx, threadId, others);
         for (const o of others) {
@@ -199,6 +212,7 @@ export async function assignThreads(trx: Kysely<Database>, inputs: ReadonlyArray
     for (const p of input.participants) if (ps.size < MAX_THREAD_PARTICIPANTS) ps.add(p);
     participantsOf.set(threadId, ps);
   }
+  await insertPending();
   await flushAssignments(trx, out, refMap, ownRefs, resolve);
   for (const [rowId, t] of out) out.set(rowId, resolve(t));
   // participants, then counts/dates/subject from the messages themselves

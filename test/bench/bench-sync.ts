@@ -1,0 +1,168 @@
+// npm run bench:sync — IMAP initial sync throughput against a real Dovecot on loopback.
+// Sizes: BENCH_SYNC_MESSAGES (default 20000). Database: BENCH_DATABASE_URL or DATABASE_URL
+// (default postgres://postgres@127.0.0.1:5432/test), in a scratch schema dropped at the end.
+import os from 'node:os';
+import { sql } from 'kysely';
+import { simpleParser } from 'mailparser';
+import { openDatabase } from '../../src/db/database.ts';
+import { migrateToLatest } from '../../src/db/migrator.ts';
+import { addAccount } from '../../src/mailbox/accounts.ts';
+import { connectImap } from '../../src/mailbox/imap-connect.ts';
+import { ourAddresses } from '../../src/mailbox/our-addresses.ts';
+import { syncAccount } from '../../src/mailbox/sync-account.ts';
+import { syncFolder } from '../../src/mailbox/sync-folder.ts';
+import { parseSyncSettings } from '../../src/mailbox/sync-settings.ts';
+import { systemClock } from '../../src/shared/clock.ts';
+import { startDovecot } from '../mailbox/support/dovecot.ts';
+
+const N = Number(process.env.BENCH_SYNC_MESSAGES ?? 20_000);
+const url = process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const KEY = 'd'.repeat(64);
+const load = (): string => os.loadavg().map((x) => x.toFixed(2)).join(' ');
+
+function rand(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+const WORDS = 'quotation sample shipment container price order invoice delivery schedule packing carton pallet stainless bolt nut screw flange valve fitting tolerance drawing certificate payment deposit balance freight forwarder customs clearance production lead time confirm kindly please regards thank'.split(' ');
+
+function makeCorpus(n: number): Array<{ raw: string; folder: 'INBOX' | 'Sent'; time: Date }> {
+  const r = rand(42);
+  const clients = Array.from({ length: 40 }, (_, i) => `client${i}.example.com`);
+  const free = ['gmail.com', 'qq.com', '163.com', 'outlook.com'];
+  const out: Array<{ raw: string; folder: 'INBOX' | 'Sent'; time: Date }> = [];
+  let t = Date.UTC(2024, 0, 1);
+  let thread = 0;
+  while (out.length < n) {
+    thread++;
+    const domain = r() < 0.85 ? clients[Math.floor(r() * clients.length)]! : free[Math.floor(r() * free.length)]!;
+    const them = `buyer${Math.floor(r() * 5)}@${domain}`;
+    const subject = `${WORDS[Math.floor(r() * WORDS.length)]} ${WORDS[Math.floor(r() * WORDS.length)]} #${thread}`;
+    const len = 1 + Math.floor(r() * 6);
+    const ids: string[] = [];
+    for (let k = 0; k < len && out.length < n; k++) {
+      t += Math.floor(r() * 3_600_000);
+      const inbound = k % 2 === 0;
+      const id = `m${out.length}.${thread}@${inbound ? domain : 'maker.cn'}`;
+      const size = 3000 + Math.floor(r() * 5000);
+      let body = '';
+      while (body.length < size) body += `${WORDS[Math.floor(r() * WORDS.length)]}${r() < 0.1 ? '.\r\n' : ' '}`;
+      const headers = [
+        `From: ${inbound ? them : 'sales@maker.cn'}`,
+        `To: ${inbound ? 'sales@maker.cn' : them}`,
+        `Subject: ${k > 0 ? 'Re: ' : ''}${subject}`,
+        `Date: ${new Date(t).toUTCString().replace('GMT', '+0000')}`,
+        `Message-ID: <${id}>`,
+        ...(ids.length > 0 ? [`In-Reply-To: <${ids[ids.length - 1]}>`, `References: ${ids.map((x) => `<${x}>`).join(' ')}`] : []),
+        'MIME-Version: 1.0',
+        'Content-Type: text/plain; charset=utf-8',
+      ];
+      ids.push(id);
+      out.push({ raw: `${headers.join('\r\n')}\r\n\r\n${body}\r\n`, folder: inbound ? 'INBOX' : 'Sent', time: new Date(t) });
+    }
+  }
+  return out;
+}
+
+const HEADER_FIELDS = ['message-id', 'in-reply-to', 'references', 'from', 'to', 'cc', 'subject', 'date', 'list-id', 'auto-submitted', 'thread-index'];
+
+async function main(): Promise<void> {
+  console.log(`bench:sync  messages=${N}  load before: ${load()}`);
+  const d = await startDovecot({ users: [{ user: 'bench', password: 'bench-pw' }] });
+  const schema = `bench_sync_${process.pid}`;
+  const db = await openDatabase({ databaseUrl: url, schema, poolSize: 4 });
+  try {
+    const corpus = makeCorpus(N);
+    for (const m of corpus) d.deliver('bench', m.folder, m.raw, { seen: true, time: m.time });
+    const inboxCount = corpus.filter((m) => m.folder === 'INBOX').length;
+    const target = { host: d.host, port: d.port, tls: 'none' as const, user: 'bench', pass: 'bench-pw' };
+    // warm Dovecot's index so every pass sees the same server
+    {
+      const c = await connectImap(target);
+      for (const f of ['INBOX', 'Sent']) {
+        const lock = await c.getMailboxLock(f);
+        await c.fetchAll('1:*', { uid: true, flags: true }, { uid: true });
+        lock.release();
+      }
+      await c.logout();
+    }
+
+    // (a) imapflow alone, header fields
+    let t0 = performance.now();
+    let count = 0;
+    {
+      const c = await connectImap(target);
+      for (const f of ['INBOX', 'Sent']) {
+        const lock = await c.getMailboxLock(f, { readOnly: true });
+        for await (const m of c.fetch('1:*', { uid: true, flags: true, internalDate: true, size: true, headers: HEADER_FIELDS }, { uid: true })) if (m.headers) count++;
+        lock.release();
+      }
+      await c.logout();
+    }
+    const a = count / ((performance.now() - t0) / 1000);
+    console.log(`(a) imapflow header fields:            ${a.toFixed(0)} msg/s (${count} messages)`);
+
+    // (b) imapflow full sources + mailparser, one after the other
+    t0 = performance.now();
+    count = 0;
+    {
+      const c = await connectImap(target);
+      for (const f of ['INBOX', 'Sent']) {
+        const lock = await c.getMailboxLock(f, { readOnly: true });
+        const sources: Buffer[] = [];
+        for await (const m of c.fetch('1:*', { uid: true, source: true }, { uid: true })) if (m.source) sources.push(m.source);
+        for (const s of sources) {
+          await simpleParser(s);
+          count++;
+        }
+        lock.release();
+      }
+      await c.logout();
+    }
+    const b = count / ((performance.now() - t0) / 1000);
+    console.log(`(b) imapflow sources + mailparser:     ${b.toFixed(0)} msg/s`);
+
+    // (c) Rapport's whole initial sync into PostgreSQL
+    await migrateToLatest(db);
+    for (let i = 0; i < 40; i += 2) {
+      const c = await db.kysely.insertInto('clients').values({ name: `Client ${i}`, name_key: `client ${i}` }).returning('id').executeTakeFirstOrThrow();
+      await db.kysely.insertInto('client_domains').values({ domain: `client${i}.example.com`, client_id: c.id }).execute();
+    }
+    const acc = await addAccount(db, { secretKey: KEY }, { name: 'bench', email: 'sales@maker.cn', imapHost: d.host, imapPort: d.port, imapTls: 'none', imapUser: 'bench', secret: 'bench-pw' });
+    const settings = parseSyncSettings({ batchSize: Number(process.env.BENCH_SYNC_BATCH ?? 500) });
+    t0 = performance.now();
+    const rep = await syncAccount(db, { secretKey: KEY, sections: {} }, acc.id, { settings });
+    const cSecs = (performance.now() - t0) / 1000;
+    if (!rep.ok) throw new Error(JSON.stringify(rep));
+    const stored = (await db.kysely.selectFrom('messages').select(sql<number>`count(*)::int`.as('n')).executeTakeFirstOrThrow()).n;
+    const threads = (await db.kysely.selectFrom('threads').select([sql<number>`count(*)::int`.as('n'), sql<number>`count(client_id)::int`.as('linked')]).where('merged_into', 'is', null).executeTakeFirstOrThrow());
+    const c = stored / cSecs;
+    console.log(`(c) rapport initial sync (${settings.parseWorkers} parse workers, batch ${settings.batchSize}): ${c.toFixed(0)} msg/s (${stored} messages, ${threads.n} threads, ${threads.linked} linked, ${cSecs.toFixed(1)} s)`);
+    console.log(`    c/b = ${(c / b).toFixed(2)}`);
+
+    // (d) incremental sync of the unchanged INBOX on an open connection
+    const client = await connectImap(target);
+    const us = await ourAddresses(db);
+    const folder = await db.kysely.selectFrom('mail_folders').select('id').where('path', '=', 'INBOX').executeTakeFirstOrThrow();
+    const times: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const t1 = performance.now();
+      const r = await syncFolder({ db, client, accountId: acc.id, us, settings, clock: systemClock }, folder.id);
+      times.push(performance.now() - t1);
+      if (!r.unchanged) console.log('    (first pass after the sweep was not a no-op)');
+    }
+    await client.logout();
+    console.log(`(d) incremental sync, unchanged INBOX of ${inboxCount}: median ${times.sort((x, y) => x - y)[2]?.toFixed(1)} ms (open connection)`);
+    console.log(`load after: ${load()}  (cores: ${os.cpus().length})`);
+  } finally {
+    await sql.raw(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).execute(db.kysely).catch(() => undefined);
+    await db.close();
+    await d.stop();
+  }
+}
+
+await main();
