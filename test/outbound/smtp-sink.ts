@@ -67,6 +67,7 @@ export async function startSink(behaviour: SinkBehaviour = {}, extra: Partial<SM
     },
     ...extra,
   });
+  server.on('error', () => undefined); // a client killed mid-session resets its socket: not the sink's failure
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const port = (server.server.address() as AddressInfo).port;
   return {
