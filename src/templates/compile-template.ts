@@ -7,8 +7,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { displayPath } from './display-path.ts';
 import type HandlebarsNs from 'handlebars';
-import mjml2html from 'mjml';
-import { compile as compileHtmlToText } from 'html-to-text';
+import type { compile as CompileHtmlToText } from 'html-to-text';
 import { AppError } from '../shared/app-error.ts';
 import { assembleSource, AssembleError, originOf, type AssembledSource, type SourceFile } from './assemble-source.ts';
 import { protectExpressions, restoreExpressions, stripComments } from './protect-expressions.ts';
@@ -45,7 +44,36 @@ export interface CompiledLocale {
   /** The compiled HTML with expressions, for the raw-Handlebars benchmark and inspection. */
   readonly htmlSource: string;
   readonly textSource: string;
+  readonly subjectSource: string;
   readonly compileMs: number;
+}
+
+/** What the disk cache keeps of a compiled template (everything but the functions). */
+export interface CompiledSources {
+  readonly htmlSource: string;
+  readonly textSource: string;
+  readonly subjectSource: string;
+  readonly copy: Readonly<Record<string, unknown>>;
+  readonly used: readonly UsedVariable[];
+}
+
+/** Rebuilds the render functions from cached sources (Handlebars compiles them lazily, in microseconds). */
+export function fromCompiledSources(hb: Hbs, helpers: readonly string[], name: string, locale: string, version: string, c: CompiledSources): CompiledLocale {
+  const opts = compileOptions(helpers);
+  return {
+    name,
+    locale,
+    version,
+    html: hb.compile(c.htmlSource, opts),
+    text: hb.compile(c.textSource, { ...opts, noEscape: true }),
+    subject: hb.compile(c.subjectSource, { ...opts, noEscape: true }),
+    copy: c.copy,
+    used: c.used,
+    htmlSource: c.htmlSource,
+    textSource: c.textSource,
+    subjectSource: c.subjectSource,
+    compileMs: 0,
+  };
 }
 
 export const FONT_STACK_LATIN = 'Arial, Calibri, Verdana, Helvetica, sans-serif';
@@ -86,7 +114,13 @@ export function compileOptions(helpers: readonly string[], extra: Record<string,
 }
 type CompileOptions = Parameters<Hbs['compile']>[1];
 
-const htmlToText = compileHtmlToText({
+let htmlToTextFn: ((html: string) => string) | undefined;
+
+/** html-to-text, configured once (loaded on first compile: a cache hit never needs it, nor MJML). */
+async function htmlToTextConverter(): Promise<(html: string) => string> {
+  if (htmlToTextFn) return htmlToTextFn;
+  const { compile } = (await import('html-to-text')) as { compile: typeof CompileHtmlToText };
+  htmlToTextFn = compile({
   wordwrap: false,
   selectors: [
     { selector: 'img', format: 'skip' },
@@ -101,7 +135,9 @@ const htmlToText = compileHtmlToText({
     { selector: 'th.cell', format: 'inlineSurround', options: { prefix: '', suffix: '   ' } },
     { selector: '.text-skip', format: 'skip' },
   ],
-});
+  });
+  return htmlToTextFn;
+}
 
 function mapHbsParseError(err: unknown, src: AssembledSource, template: string, locale: string): AppError {
   const msg = (err as Error).message ?? String(err);
@@ -208,6 +244,8 @@ export async function compileTemplateLocale(hb: Hbs, helpers: readonly string[],
 
   // MJML, once, with the expressions protected.
   const prot = protectExpressions(stripComments(assembled.text));
+  const mjml2html = (await import('mjml')).default;
+  const htmlToText = await htmlToTextConverter();
   let result;
   try {
     result = await mjml2html(prot.text, { validationLevel: 'strict', fonts: {}, keepComments: false, minify: false, beautify: false });
@@ -252,6 +290,7 @@ export async function compileTemplateLocale(hb: Hbs, helpers: readonly string[],
     used: report.used,
     htmlSource,
     textSource,
+    subjectSource: parsed.front.subject.trim(),
     compileMs: performance.now() - started,
   };
 }

@@ -5,7 +5,8 @@
  */
 import { watch, type FSWatcher } from 'node:fs';
 import { AppError, describeError } from '../shared/app-error.ts';
-import { compileTemplateLocale, sourceVersion, type CompiledLocale, type TemplateSources } from './compile-template.ts';
+import { compileTemplateLocale, fromCompiledSources, sourceVersion, type CompiledLocale, type TemplateSources } from './compile-template.ts';
+import { defaultCacheDir, readCached, writeCached } from './compile-cache.ts';
 import { hbs, HELPER_NAMES } from './handlebars-env.ts';
 import { DEFAULT_FALLBACK, resolveLocale as resolveAlongChain } from './locale-fallback.ts';
 import { declaredVariables } from './metadata.ts';
@@ -24,19 +25,27 @@ interface LoadedTemplate {
   readonly compiled: ReadonlyMap<string, CompiledLocale>;
 }
 
-async function compileCached(src: TemplateSources, locale: string): Promise<CompiledLocale> {
-  const key = `${src.dir}|${locale}|${sourceVersion(src, locale)}`;
+async function compileCached(src: TemplateSources, locale: string, cacheDir: string | false): Promise<CompiledLocale> {
+  const version = sourceVersion(src, locale);
+  const key = `${src.dir}|${src.name}|${locale}|${version}`;
   const hit = compiledCache.get(key);
   if (hit) return hit;
+  const onDisk = cacheDir === false ? undefined : readCached(cacheDir, key);
+  if (onDisk) {
+    const c = fromCompiledSources(hbs, HELPER_NAMES, src.name, locale, version, onDisk);
+    compiledCache.set(key, c);
+    return c;
+  }
   const compiled = await compileTemplateLocale(hbs, HELPER_NAMES, src, locale);
   compiledCache.set(key, compiled);
+  if (cacheDir !== false) writeCached(cacheDir, key, compiled);
   return compiled;
 }
 
-export async function loadTemplate(dir: string, name: string, shared: SharedSources): Promise<LoadedTemplate> {
+export async function loadTemplate(dir: string, name: string, shared: SharedSources, cacheDir: string | false = false): Promise<LoadedTemplate> {
   const sources = readTemplateSources(dir, name, shared);
   const compiled = new Map<string, CompiledLocale>();
-  for (const locale of sources.meta.locales) compiled.set(locale, await compileCached(sources, locale));
+  for (const locale of sources.meta.locales) compiled.set(locale, await compileCached(sources, locale, cacheDir));
   const variables = declaredVariables(sources.meta);
   return {
     sources,
@@ -59,9 +68,10 @@ function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Reco
 export async function loadTemplateLibrary(dir: string, options: LoadOptions = {}): Promise<TemplateLibrary> {
   const fallback = { ...DEFAULT_FALLBACK, ...(options.fallback ?? {}) };
   const clock = options.clock ?? { now: () => new Date() };
+  const cacheDir = options.cacheDir === undefined ? defaultCacheDir() : options.cacheDir;
   let shared = readShared(dir);
   let templates = new Map<string, LoadedTemplate>();
-  for (const name of listTemplateNames(dir)) templates.set(name, await loadTemplate(dir, name, shared));
+  for (const name of listTemplateNames(dir)) templates.set(name, await loadTemplate(dir, name, shared, cacheDir));
 
   const get = (name: string): LoadedTemplate => {
     const t = templates.get(name);
@@ -83,7 +93,7 @@ export async function loadTemplateLibrary(dir: string, options: LoadOptions = {}
       try {
         const nextShared = readShared(dir);
         const next = new Map<string, LoadedTemplate>();
-        for (const name of listTemplateNames(dir)) next.set(name, await loadTemplate(dir, name, nextShared));
+        for (const name of listTemplateNames(dir)) next.set(name, await loadTemplate(dir, name, nextShared, cacheDir));
         shared = nextShared;
         templates = next;
       } catch (e) {
@@ -134,4 +144,9 @@ export async function compiledTemplate(dir: string, name: string, locale: string
   const c = t.compiled.get(locale);
   if (!c) throw new AppError('TEMPLATE_NOT_FOUND', `template "${name}" has no locale ${locale}`);
   return c;
+}
+
+/** For tests: forget the in-process compiled versions (the disk cache stays). */
+export function clearCompiledMemory(): void {
+  compiledCache.clear();
 }

@@ -53,6 +53,11 @@ export interface LoadOptions {
   dev?: boolean;
   /** "now" for time-of-day greetings when the data has no `now`. */
   clock?: { now(): Date };
+  /**
+   * Folder of the compiled-template disk cache (default $RAPPORT_TEMPLATE_CACHE or
+   * <tmp>/rapport-template-cache); false turns it off.
+   */
+  cacheDir?: string | false;
   /** Called when a dev-mode recompile fails (the previous compiled version stays in use). */
   onReloadError?: (error: Error) => void;
 }

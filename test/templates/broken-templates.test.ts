@@ -119,3 +119,28 @@ describe('dev mode', () => {
     }
   });
 });
+
+describe('the compiled-template disk cache', () => {
+  it('stores each template version once, reuses it, and treats a corrupt entry as a miss', async () => {
+    const { clearCompiledMemory } = await import('../../src/templates/template-library.ts');
+    const { mkdtempSync, readdirSync, writeFileSync: write } = await import('node:fs');
+    const os = await import('node:os');
+    const cacheDir = mkdtempSync(path.join(os.tmpdir(), 'rapport-tpl-cache-'));
+    const dir = scratchTemplates({ 't/meta.yaml': MINIMAL_META('t'), 't/en.mjml': body('Cached {{message}}', OK_BODY) });
+    const first = await loadTemplateLibrary(dir, { cacheDir, clock });
+    const files = readdirSync(cacheDir).filter((f) => f.endsWith('.json'));
+    expect(files).toHaveLength(1);
+    clearCompiledMemory();
+    const second = await loadTemplateLibrary(dir, { cacheDir, clock });
+    expect(second.render('t', 'en', baseData({ message: 'x' }))).toEqual(first.render('t', 'en', baseData({ message: 'x' })));
+    write(path.join(cacheDir, files[0]!), '{not json');
+    clearCompiledMemory();
+    const third = await loadTemplateLibrary(dir, { cacheDir, clock });
+    expect(third.render('t', 'en', baseData({ message: 'y' })).subject).toBe('Cached y');
+    writeFileSync(path.join(dir, 't/en.mjml'), body('Changed {{message}}', OK_BODY));
+    clearCompiledMemory();
+    const fourth = await loadTemplateLibrary(dir, { cacheDir, clock });
+    expect(fourth.render('t', 'en', baseData({ message: 'z' })).subject).toBe('Changed z');
+    expect(readdirSync(cacheDir).filter((f) => f.endsWith('.json'))).toHaveLength(2);
+  });
+});

@@ -63,6 +63,14 @@ describe('data a client typed renders safely', () => {
     expect(() => lib.render('proto', 'en', baseData({ message: 'hi' }))).toThrow(/variable "(constructor|__proto__)"|not defined|has no value/);
     const obj = baseData({ message: { toString: () => 'x' } });
     expect(() => lib.render('proto', 'en', obj)).toThrow();
+    // in conditions and helper arguments, a prototype property reads as absent
+    const dir2 = scratchTemplates({
+      'p2/meta.yaml': MINIMAL_META('p2'),
+      'p2/en.mjml': body('Hi', '<mj-section><mj-column><mj-text>[{{#if message.constructor}}LEAK{{else}}none{{/if}}][{{default message.__proto__ message.constructor "safe"}}][{{message}}]</mj-text></mj-column></mj-section>'),
+    });
+    const lib2 = await loadTemplateLibrary(dir2, { clock });
+    const m = lib2.render('p2', 'en', baseData({ message: 'hello' }));
+    expect(m.text).toContain('[none][safe][hello]');
   });
 
   it('refuses triple-stash in a template body (only our partials may use it)', async () => {
