@@ -47,7 +47,8 @@ CREATE TABLE campaign_decisions (
   occurrence text NOT NULL,
   contact_id bigint NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
   client_id bigint NOT NULL REFERENCES clients(id) ON DELETE CASCADE,
-  idempotency_key text NOT NULL UNIQUE,
+  -- The outbox key (campaign, occurrence, contact); unique through the constraint below, so not indexed twice.
+  idempotency_key text NOT NULL,
   outcome text NOT NULL CHECK (outcome IN ('planned','deferred','skipped')),
   reason text,
   priority text NOT NULL CHECK (priority IN ('personal','greeting','vip','promotion')),
@@ -68,9 +69,7 @@ CREATE TABLE campaign_decisions (
   UNIQUE (campaign_id, occurrence, contact_id)
 );
 CREATE INDEX campaign_decisions_pending_idx ON campaign_decisions (id) WHERE enqueued_at IS NULL AND outcome IN ('planned','deferred');
-CREATE INDEX campaign_decisions_contact_idx ON campaign_decisions (contact_id, send_on) WHERE outcome IN ('planned','deferred');
 CREATE INDEX campaign_decisions_send_on_idx ON campaign_decisions (send_on) WHERE outcome IN ('planned','deferred');
-CREATE INDEX campaign_decisions_campaign_idx ON campaign_decisions (campaign_id, occurrence);
 
 -- Triggered sequences: one enrolment per campaign, contact and trigger (inquiry-12, quote-12, dormant-2026-03-01, order-7-shipped).
 CREATE TABLE campaign_enrolments (

@@ -10,7 +10,7 @@ import { applyBudget, quietPeriods, type BudgetCandidate, type BudgetHistory } f
 import { campaignOverBudget, campaignPriority, type CampaignDefinition, type Priority } from './campaign-schema.ts';
 import { campaignMailKey } from './idempotency-key.ts';
 import { anniversaryOccurrences, holidayOccurrences, oneOffOccurrences, recurringOccurrences, type Occurrence } from './schedule.ts';
-import { addDays, localSendSlot } from './send-time.ts';
+import { addDays, endOfLocalDay, localSendSlot } from './send-time.ts';
 import { applySequenceStops, enrolTriggers } from './sequences.ts';
 import type { CampaignSettings, SendWindow } from './settings.ts';
 import { resolveAudience, type StoredCampaign } from './campaign-store.ts';
@@ -29,6 +29,11 @@ export interface PlanOptions {
   readonly collectLines?: boolean;
   /** Rows per statement when writing decisions and outbox rows. */
   readonly batchSize?: number;
+  /**
+   * How planned mail reaches the outbox: 'enqueue-mail' (the outbound domain's enqueueMail, row by row checks),
+   * 'sql' (one INSERT ... SELECT per batch), or 'auto' (sql above 5,000 new rows; the default).
+   */
+  readonly outboxPath?: 'enqueue-mail' | 'sql' | 'auto';
 }
 
 /** One line of the plan: who gets what, when, from which account, or why not. */
@@ -110,6 +115,15 @@ interface DecisionRow {
 
 const PLANNER_LOCK = 7_000_507;
 
+/** Phase timings on stderr when RAPPORT_PLAN_TRACE is set (for the benchmark). */
+let traceAt = Date.now();
+function trace(what: string): void {
+  if (!process.env.RAPPORT_PLAN_TRACE) return;
+  const n = Date.now();
+  process.stderr.write(`  [plan] ${what}: ${n - traceAt} ms\n`);
+  traceAt = n;
+}
+
 function windowOf(c: CampaignDefinition, s: CampaignSettings): SendWindow {
   return c.sendWindow ? { start: c.sendWindow.start, end: c.sendWindow.end, days: c.sendWindow.days ?? s.sendWindow.days } : s.sendWindow;
 }
@@ -123,13 +137,24 @@ function globalOccurrences(c: CampaignDefinition, from: string, to: string): Occ
 
 function occurrenceTable(list: ReadonlyArray<{ country: string | null; region: string | null; o: Occurrence }>) {
   return sql`SELECT * FROM unnest(${sql.val(list.map((x) => x.country))}::text[], ${sql.val(list.map((x) => x.region))}::text[],
-      ${sql.val(list.map((x) => x.o.occurrence))}::text[], ${sql.val(list.map((x) => x.o.sendDate))}::date[],
-      ${sql.val(list.map((x) => x.o.eventDate ?? null))}::date[], ${sql.val(list.map((x) => x.o.template ?? null))}::text[],
-      ${sql.val(list.map((x) => JSON.stringify(x.o.data)))}::jsonb[]) AS o(country, region, occurrence, send_date, event_date, template, odata)`;
+      ${sql.val(list.map((x) => x.o.occurrence))}::text[], ${sql.val(list.map((_x, i) => i))}::int[]) AS o(country, region, occurrence, idx)`;
 }
 
-const CANDIDATE_COLUMNS = sql`m.*, o.occurrence, o.send_date::text AS send_date, o.event_date::text AS event_date, o.template, o.odata,
-  (SELECT s.source || ': ' || s.reason FROM suppressions s WHERE s.address_key = lower(m.address)) AS suppressed`;
+/** The columns a candidate needs (names only when the plan is printed); the occurrence's details stay in JS, joined back by idx. */
+function candidateColumns(withNames: boolean) {
+  return sql`m.client_id, m.contact_id, m.contact_language, m.contact_zone, m.country, m.region, m.client_zone, m.client_language, m.owner_id, m.address,
+    ${withNames ? sql`m.contact_name, m.client_name` : sql`''::text AS contact_name, ''::text AS client_name`}, o.occurrence, o.idx,
+    (SELECT s.source || ': ' || s.reason FROM suppressions s WHERE s.address_key = lower(m.address)) AS suppressed`;
+}
+
+type SlimRow = Omit<CandidateRow, 'send_date' | 'event_date' | 'template' | 'odata' | 'enrolment_id'> & { idx: number };
+
+function withOccurrence(rows: readonly SlimRow[], list: ReadonlyArray<{ o: Occurrence }>): CandidateRow[] {
+  return rows.map((r) => {
+    const o = list[r.idx]!.o;
+    return { ...r, send_date: o.sendDate, event_date: o.eventDate ?? null, template: o.template ?? null, odata: o.data as Record<string, unknown>, enrolment_id: null };
+  });
+}
 
 function notDecided(campaignId: number) {
   return sql`NOT EXISTS (SELECT 1 FROM campaign_decisions d WHERE d.campaign_id = ${campaignId} AND d.occurrence = o.occurrence AND d.contact_id = m.contact_id AND d.outcome <> 'skipped')`;
@@ -147,29 +172,31 @@ function monthDays(from: string, to: string): string[] {
   return [...out];
 }
 
-async function candidateRows(q: Q, stored: StoredCampaign, filter: AudienceFilter, from: string, to: string, asOf: string, settings: CampaignSettings): Promise<CandidateRow[]> {
+async function candidateRows(q: Q, stored: StoredCampaign, filter: AudienceFilter, from: string, to: string, asOf: string, settings: CampaignSettings, withNames: boolean): Promise<CandidateRow[]> {
   const c = stored.definition;
   const members = audienceQuery(filter, asOf);
   switch (c.kind) {
     case 'one-off':
     case 'recurring': {
-      const occ = globalOccurrences(c, from, to);
+      const occ = globalOccurrences(c, from, to).map((o) => ({ country: null, region: null, o }));
       if (occ.length === 0) return [];
-      const res = await sql<CandidateRow>`SELECT ${CANDIDATE_COLUMNS}, NULL::bigint AS enrolment_id FROM (${members}) m CROSS JOIN (${occurrenceTable(occ.map((o) => ({ country: null, region: null, o })))}) o
+      const res = await sql<SlimRow>`SELECT ${candidateColumns(withNames)} FROM (${members}) m CROSS JOIN (${occurrenceTable(occ)}) o
         WHERE ${notDecided(stored.id)} ORDER BY m.client_id, m.contact_id, o.occurrence`.execute(q);
-      return res.rows;
+      return withOccurrence(res.rows, occ);
     }
     case 'holiday': {
       const places = await sql<{ country: string | null; region: string | null }>`SELECT DISTINCT country, region FROM (${members}) m`.execute(q);
+      trace(`  places (${places.rows.length})`);
       const list: Array<{ country: string | null; region: string | null; o: Occurrence }> = [];
       for (const p of places.rows) {
         for (const o of holidayOccurrences(c, p.country, p.region, settings.ourCountry, from, to)) list.push({ country: p.country, region: p.region, o });
       }
+      trace(`  holiday dates (${list.length})`);
       if (list.length === 0) return [];
-      const res = await sql<CandidateRow>`SELECT ${CANDIDATE_COLUMNS}, NULL::bigint AS enrolment_id FROM (${members}) m
-        JOIN (${occurrenceTable(list)}) o ON o.country IS NOT DISTINCT FROM m.country AND o.region IS NOT DISTINCT FROM m.region
+      const res = await sql<SlimRow>`SELECT ${candidateColumns(withNames)} FROM (${members}) m
+        JOIN (${occurrenceTable(list)}) o ON coalesce(o.country, '') = coalesce(m.country, '') AND coalesce(o.region, '') = coalesce(m.region, '')
         WHERE ${notDecided(stored.id)} ORDER BY m.client_id, m.contact_id, o.occurrence`.execute(q);
-      return res.rows;
+      return withOccurrence(res.rows, list);
     }
     case 'personal': {
       const wantedDays = monthDays(addDays(from, c.daysBefore), addDays(to, c.daysBefore + 1));
@@ -306,9 +333,9 @@ function preparePending(stored: StoredCampaign, row: CandidateRow, now: Date, se
 }
 
 function notAfterOf(p: Pending, date: string): Date | null {
-  if (p.row.event_date) return DateTime.fromISO(p.row.event_date, { zone: p.zone }).endOf('day').toJSDate();
+  if (p.row.event_date) return endOfLocalDay(p.row.event_date, p.zone);
   if (p.lastDate) return localSendSlot(p.lastDate, p.zone, p.window, 'later', 0).windowEnd;
-  return p.priority === 'promotion' ? null : DateTime.fromISO(date, { zone: p.zone }).plus({ days: 7 }).endOf('day').toJSDate();
+  return p.priority === 'promotion' ? null : endOfLocalDay(addDays(date, 7), p.zone);
 }
 
 async function budgetHistory(q: Q, from: string, to: string, settings: CampaignSettings): Promise<BudgetHistory[]> {
@@ -355,6 +382,7 @@ function toLine(p: Pending, d: DecisionRow): PlanLine {
  */
 export async function planCampaigns(db: Db, options: PlanOptions): Promise<PlanResult> {
   const { clock, settings } = options;
+  traceAt = Date.now();
   const now = clock.now();
   const from = addDays(now.toISOString().slice(0, 10), -1);
   const to = addDays(now.toISOString().slice(0, 10), settings.horizonDays);
@@ -381,7 +409,8 @@ export async function planCampaigns(db: Db, options: PlanOptions): Promise<PlanR
         seq.stopped += s.stopped;
         seq.paused += s.paused;
       }
-      const rows = await candidateRows(q, stored, filter, from, to, asOf, settings);
+      const rows = await candidateRows(q, stored, filter, from, to, asOf, settings, options.collectLines !== false);
+      trace(`candidates ${stored.name} (${rows.length})`);
       for (const row of rows) pendings.push(preparePending(stored, row, now, settings, accounts, options.templates));
     }
     const ok = pendings.filter((p) => p.skip === null);
@@ -390,12 +419,26 @@ export async function planCampaigns(db: Db, options: PlanOptions): Promise<PlanR
       key: p.key, contactId: p.row.contact_id, priority: p.priority, date: p.date, lastDate: p.lastDate, overBudget: campaignOverBudget(p.campaign.definition),
       quiet: p.priority === 'promotion' ? quietPeriods(p.row.country, p.row.region, years, settings.quietHolidays) : [], order: p.campaign.name,
     }));
+    trace('checks');
     const history = ok.length > 0 ? await budgetHistory(q, from, to, settings) : [];
+    trace(`history (${history.length})`);
     const verdicts = new Map(applyBudget(candidates, history, settings).map((d) => [d.key, d]));
+    trace('budget');
     const decisions: DecisionRow[] = [];
+    const dataJson = new Map<string, Map<object, string>>();
+    const jsonOf = (p: Pending): string => {
+      let byCampaign = dataJson.get(p.campaign.name);
+      if (!byCampaign) dataJson.set(p.campaign.name, (byCampaign = new Map()));
+      const od = p.row.odata ?? {};
+      let j = byCampaign.get(od);
+      if (j === undefined) {
+        j = JSON.stringify({ ...(p.campaign.definition.data ?? {}), ...od });
+        byCampaign.set(od, j);
+      }
+      return j;
+    };
     for (const p of pendings) {
       const v = verdicts.get(p.key);
-      const baseData = { ...(p.campaign.definition.data ?? {}), ...(p.row.odata ?? {}) };
       let outcome: DecisionRow['outcome'] = 'skipped';
       let reason = p.skip;
       let sendOn: string | null = null;
@@ -417,7 +460,7 @@ export async function planCampaigns(db: Db, options: PlanOptions): Promise<PlanR
       const d: DecisionRow = {
         campaign_id: p.campaign.id, occurrence: p.row.occurrence, contact_id: p.row.contact_id, client_id: p.row.client_id, idempotency_key: p.key,
         outcome, reason, priority: p.priority, send_on: sendOn, not_before: notBefore, not_after: notAfter, time_zone: p.zone, account_id: p.accountId,
-        to_address: p.row.address, template: p.template, locale: p.locale, data: JSON.stringify(baseData), enrolment_id: p.row.enrolment_id,
+        to_address: p.row.address, template: p.template, locale: p.locale, data: jsonOf(p), enrolment_id: p.row.enrolment_id,
       };
       if (outcome === 'planned') planned++;
       else if (outcome === 'deferred') deferred++;
@@ -425,15 +468,24 @@ export async function planCampaigns(db: Db, options: PlanOptions): Promise<PlanR
       decisions.push(d);
       if (options.collectLines !== false) lines.push(toLine(p, d));
     }
+    trace('decisions built');
     if (!dryRun) {
       await insertDecisions(q, decisions, runId, now, batch);
+      // Fresh statistics keep the next run's anti-join on a hash/index plan when the table just grew a lot.
+      if (decisions.length > 5000) await sql`ANALYZE campaign_decisions`.execute(q);
+      trace('decisions inserted');
       await q.updateTable('campaign_runs').set({ planned, deferred, skipped }).where('id', '=', runId!).execute();
     }
     return runId;
   };
 
   const runId = dryRun ? await work(db.kysely) : await db.kysely.transaction().execute(work);
-  const enqueued = dryRun ? 0 : await enqueuePlanned(db, { clock, settings, batchSize: Math.min(batch, 5000), campaignIds: options.campaigns.map((c) => c.id) });
+  trace('committed');
+  const path = options.outboxPath ?? 'auto';
+  const useSql = path === 'sql' || (path === 'auto' && planned + deferred > 5000);
+  const target = { clock, settings, campaignIds: options.campaigns.map((c) => c.id) };
+  const enqueued = dryRun ? 0 : (useSql ? await enqueuePlannedSql(db, { ...target, batchSize: batch * 5 }) : 0) + await enqueuePlanned(db, { ...target, batchSize: Math.min(batch, 5000) });
+  trace(`enqueued ${enqueued}`);
   if (runId !== null) await db.kysely.updateTable('campaign_runs').set({ enqueued, finished_at: clock.now() }).where('id', '=', runId).execute();
   lines.sort((a, b) => a.campaign.localeCompare(b.campaign) || a.occurrence.localeCompare(b.occurrence) || a.clientId - b.clientId || a.contactId - b.contactId);
   return { runId, from, to, planned, deferred, skipped, enqueued, lines, sequences: seq };
@@ -463,6 +515,56 @@ interface PendingMail {
   account_email: string;
   account_name: string;
   figures: boolean;
+}
+
+/**
+ * The set-based path for large plans: moves planned decisions into the outbox
+ * with one INSERT ... SELECT ... ON CONFLICT (idempotency_key) DO NOTHING per
+ * batch, building the same rows enqueueMail would (data, Message-ID in
+ * enqueueMail's format, a 'planned' outbox event). VIP summaries with figures
+ * are left to enqueueMail. Returns the rows inserted.
+ */
+export async function enqueuePlannedSql(db: Db, options: { clock: Clock; settings: CampaignSettings; batchSize?: number; campaignIds?: readonly number[] }): Promise<number> {
+  const batch = Math.max(1000, options.batchSize ?? 50_000);
+  const s = options.settings.sender;
+  let enqueued = 0;
+  let last = 0;
+  for (;;) {
+    const ids = await sql<{ id: number }>`SELECT d.id FROM campaign_decisions d JOIN campaigns cp ON cp.id = d.campaign_id AND NOT cp.paused
+      WHERE d.enqueued_at IS NULL AND d.outcome IN ('planned','deferred') AND d.id > ${last} AND NOT coalesce((cp.definition->>'figures')::boolean, false)
+        ${options.campaignIds && options.campaignIds.length > 0 ? sql`AND d.campaign_id = ANY(${sql.val([...options.campaignIds])}::bigint[])` : sql``}
+      ORDER BY d.id LIMIT ${batch}`.execute(db.kysely);
+    if (ids.rows.length === 0) break;
+    const list = ids.rows.map((r) => Number(r.id));
+    last = list[list.length - 1]!;
+    const now = options.clock.now();
+    const stamp = now.getTime().toString(36);
+    const n = await db.kysely.transaction().execute(async (trx) => {
+      const ins = await sql<{ id: number }>`INSERT INTO outbox (idempotency_key, account_id, client_id, contact_id, to_address, to_name, kind, template, locale, data,
+          campaign_id, occurrence, not_before, not_after, message_id, created_at, updated_at)
+        SELECT d.idempotency_key, d.account_id, d.client_id, d.contact_id, trim(d.to_address), regexp_replace(k.name, '[\r\n]+', ' ', 'g'), d.priority, d.template, d.locale,
+          coalesce(d.data, '{}'::jsonb) || jsonb_build_object(
+            'contact', jsonb_strip_nulls(jsonb_build_object('name', k.name, 'title', k.title, 'language', k.language)),
+            'client', jsonb_strip_nulls(jsonb_build_object('name', c.name, 'country', c.country)),
+            'sender', jsonb_strip_nulls(jsonb_build_object('name', coalesce(o.name, a.name), 'email', a.email, 'company', ${s.company}::text, 'website', ${s.website}::text,
+              'phone', ${s.phone ?? null}::text, 'address', ${s.address ?? null}::text))),
+          d.campaign_id, d.occurrence, d.not_before, d.not_after,
+          'rapport.' || ${stamp}::text || '.' || substr(md5(random()::text || d.id::text), 1, 12) || '@' || coalesce(nullif(regexp_replace(lower(split_part(a.email, '@', 2)), '[^a-z0-9.-]', '', 'g'), ''), 'rapport.invalid'),
+          ${now}::timestamptz, ${now}::timestamptz
+        FROM campaign_decisions d JOIN contacts k ON k.id = d.contact_id JOIN clients c ON c.id = d.client_id
+        JOIN mail_accounts a ON a.id = d.account_id LEFT JOIN owners o ON o.id = c.owner_id
+        WHERE d.id = ANY(${sql.val(list)}::bigint[]) AND d.enqueued_at IS NULL
+        ON CONFLICT (idempotency_key) DO NOTHING RETURNING id`.execute(trx);
+      if (ins.rows.length > 0) {
+        await sql`INSERT INTO outbox_events (outbox_id, at, event) SELECT unnest(${sql.val(ins.rows.map((r) => Number(r.id)))}::bigint[]), ${now}::timestamptz, 'planned'`.execute(trx);
+      }
+      await sql`UPDATE campaign_decisions SET enqueued_at = ${now} WHERE id = ANY(${sql.val(list)}::bigint[]) AND enqueued_at IS NULL`.execute(trx);
+      return ins.rows.length;
+    });
+    enqueued += n;
+    trace(`  sql outbox batch (${list.length})`);
+  }
+  return enqueued;
 }
 
 /**
@@ -511,7 +613,9 @@ export async function enqueuePlanned(db: Db, options: { clock: Clock; settings: 
       notBefore: new Date(r.not_before),
       notAfter: r.not_after ? new Date(r.not_after) : null,
     }));
+    trace(`  pending batch read (${rows.length})`);
     const out = await enqueueMail(db, mails, { clock: options.clock });
+    trace('  enqueueMail');
     enqueued += out.inserted;
     await sql`UPDATE campaign_decisions SET enqueued_at = ${options.clock.now()} WHERE id = ANY(${sql.val(rows.map((r) => Number(r.id)))}::bigint[]) AND enqueued_at IS NULL`.execute(db.kysely);
   }

@@ -5,8 +5,20 @@ export interface TemplateLookup {
   requiredVariables(name: string): string[];
 }
 
-/** Loads the templates library when that domain is present; undefined otherwise (checks are then skipped). */
-export async function loadTemplateLookup(dir: string): Promise<TemplateLookup | undefined> {
+const loaded = new Map<string, Promise<TemplateLookup | undefined>>();
+
+/** Loads the templates library when that domain is present (once per folder and process); undefined otherwise (checks are then skipped). */
+export function loadTemplateLookup(dir: string): Promise<TemplateLookup | undefined> {
+  let p = loaded.get(dir);
+  if (!p) {
+    p = loadOnce(dir);
+    p.catch(() => loaded.delete(dir));
+    loaded.set(dir, p);
+  }
+  return p;
+}
+
+async function loadOnce(dir: string): Promise<TemplateLookup | undefined> {
   const spec = '../templates/index.ts';
   let mod: { loadTemplateLibrary?: (dir: string) => Promise<TemplateLookup> };
   try {

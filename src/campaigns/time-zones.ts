@@ -10,14 +10,30 @@ const MAIN_ZONE: Readonly<Record<string, string>> = {
   EC: 'America/Guayaquil', CD: 'Africa/Kinshasa', MN: 'Asia/Ulaanbaatar', UZ: 'Asia/Tashkent', PG: 'Pacific/Port_Moresby',
 };
 
+const validZones = new Map<string, boolean>();
 export function isValidZone(zone: string | null | undefined): zone is string {
-  return typeof zone === 'string' && zone.length > 0 && IANAZone.isValidZone(zone);
+  if (typeof zone !== 'string' || zone.length === 0) return false;
+  let v = validZones.get(zone);
+  if (v === undefined) {
+    v = IANAZone.isValidZone(zone);
+    if (validZones.size > 10_000) validZones.clear();
+    validZones.set(zone, v);
+  }
+  return v;
 }
 
 /** A country's default IANA zone (its main one when it has several), or undefined. */
+const countryZones = new Map<string, string | undefined>();
 export function countryZone(country: string | null | undefined): string | undefined {
   if (!country) return undefined;
   const cc = country.toUpperCase();
+  if (countryZones.has(cc)) return countryZones.get(cc);
+  const z = findCountryZone(cc);
+  countryZones.set(cc, z);
+  return z;
+}
+
+function findCountryZone(cc: string): string | undefined {
   const main = MAIN_ZONE[cc];
   if (main && isValidZone(main)) return main;
   const zones = ct.getCountry(cc)?.timezones ?? [];
@@ -31,7 +47,15 @@ export function resolveZone(contactZone: string | null | undefined, clientZone: 
   return countryZone(country) ?? fallback;
 }
 
-/** Today's date ('YYYY-MM-DD') in a zone. */
+const todayCache = new Map<string, string>();
+/** The date ('YYYY-MM-DD') of an instant in a zone. */
 export function localDate(at: Date, zone: string): string {
-  return DateTime.fromJSDate(at, { zone }).toISODate() ?? at.toISOString().slice(0, 10);
+  const key = `${at.getTime()}|${zone}`;
+  let d = todayCache.get(key);
+  if (d === undefined) {
+    d = DateTime.fromJSDate(at, { zone }).toISODate() ?? at.toISOString().slice(0, 10);
+    if (todayCache.size > 50_000) todayCache.clear();
+    todayCache.set(key, d);
+  }
+  return d;
 }

@@ -75,7 +75,7 @@ describe('rapport campaigns (CLI)', () => {
     const prev = await cli(dir, ['campaigns', 'audience', 'preview', 'key-clients']);
     expect(prev.out).toMatch(/^1 contacts \(1 with a valid address\)/);
     expect(prev.out).toContain('Karl');
-  });
+  }, 180_000);
 
   it('refuses bad campaign files with file, field and reason, before anything is planned', async () => {
     await seed();
@@ -103,5 +103,5 @@ describe('rapport campaigns (CLI)', () => {
     expect(plan.error).toMatch(/problems in campaign files/);
     expect((await sql<{ n: number }>`SELECT count(*)::int AS n FROM campaigns`.execute(t.db.kysely)).rows[0]!.n).toBe(0);
     expect((await sql<{ n: number }>`SELECT count(*)::int AS n FROM outbox`.execute(t.db.kysely)).rows[0]!.n).toBe(0);
-  });
+  }, 180_000);
 });
