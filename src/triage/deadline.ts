@@ -70,8 +70,19 @@ function monthOf(word: string): number | undefined {
 }
 
 /** The sender's zone: the client's IANA zone when known, else the Date header's offset, else UTC. */
+const zoneCache = new Map<string, Zone | null>();
+
 export function senderZone(clientZone: string | null | undefined, utcOffsetMinutes: number | null | undefined): Zone {
-  if (clientZone && IANAZone.isValidZone(clientZone)) return IANAZone.create(clientZone);
+  if (clientZone) {
+    let z = zoneCache.get(clientZone);
+    if (z === undefined) {
+      // Validating a zone builds an Intl formatter: do it once per zone name.
+      z = IANAZone.isValidZone(clientZone) ? IANAZone.create(clientZone) : null;
+      if (zoneCache.size > 1000) zoneCache.clear();
+      zoneCache.set(clientZone, z);
+    }
+    if (z) return z;
+  }
   if (typeof utcOffsetMinutes === 'number' && Number.isFinite(utcOffsetMinutes)) return FixedOffsetZone.instance(utcOffsetMinutes);
   return FixedOffsetZone.utcInstance;
 }

@@ -129,11 +129,14 @@ async function benchPostgres(): Promise<void> {
 
     const clock = new ManualClock('2026-12-15T02:00:00Z');
     t0 = performance.now();
+    const c0 = process.cpuUsage();
     const res = await runTriage(db, (await import('../../src/triage/settings.ts')).parseTriageSettings({ company: { names: ['Hengda'], products: ['HD-PH12'] } }), clock, { batchSize: 1000 });
     let ms = performance.now() - t0;
+    const cpu = process.cpuUsage(c0);
+    const cpuS = (cpu.user + cpu.system) / 1e6;
     const inboundScored = res.scored;
     const total = await sql<{ n: number }>`SELECT count(*)::int AS n FROM messages m JOIN threads t ON t.id = m.thread_id WHERE t.client_id IS NOT NULL`.execute(db.kysely);
-    console.log(`stored triage (read, score, track, write; triage run): ${fmt(res.threads)} threads, ${fmt(total.rows[0]!.n)} messages (${fmt(inboundScored)} inbound scored), ${fmt(res.targets)} targets in ${(ms / 1000).toFixed(1)} s = ${fmt(total.rows[0]!.n / (ms / 1000))} messages/s  load ${load()}`);
+    console.log(`stored triage (read, score, track, write; triage run): ${fmt(res.threads)} threads, ${fmt(total.rows[0]!.n)} messages (${fmt(inboundScored)} inbound scored), ${fmt(res.targets)} targets in ${(ms / 1000).toFixed(1)} s = ${fmt(total.rows[0]!.n / (ms / 1000))} messages/s wall; node CPU ${cpuS.toFixed(1)} s = ${fmt(total.rows[0]!.n / cpuS)} messages per CPU-second (the rest is PostgreSQL and waiting)  load ${load()}`);
 
     t0 = performance.now();
     await setBoardTargets(db);
