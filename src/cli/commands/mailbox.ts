@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { SingleBar, Presets } from 'cli-progress';
+import type { Command } from 'commander';
 import { commandGroup, type AppContext, type RegisterCommands } from '../context.ts';
 import { formatJson, formatTable } from '../output.ts';
 import { AppError } from '../../shared/app-error.ts';
@@ -213,10 +214,11 @@ export const registerMailboxCommands: RegisterCommands = (program, run) => {
     .command('status')
     .description('per account and folder: last success, lag, messages, errors; unparseable messages')
     .option('--json', 'print JSON')
-    .action((opts: { json?: boolean }) =>
+    .action((opts: { json?: boolean }, cmd: Command) =>
       run(async (ctx) => {
         const s = await syncStatus(ctx.db, ctx.clock);
-        if (opts.json) {
+        // `sync` has its own --json: commander may hand the flag to the parent
+        if (opts.json || (cmd.parent?.opts() as { json?: boolean } | undefined)?.json) {
           ctx.out(formatJson(s));
           return;
         }
