@@ -172,6 +172,44 @@ function monthDays(from: string, to: string): string[] {
   return [...out];
 }
 
+const listCache = new WeakMap<TemplateLookup, Map<string, Record<string, unknown[]>>>();
+/**
+ * Empty lists for a template's optional list variables (those whose items have
+ * required fields): a mail without open projects or photos then renders the
+ * list's section away instead of failing on a missing list.
+ */
+function optionalLists(templates: TemplateLookup | undefined, template: string | null): Record<string, unknown[]> {
+  if (!templates || !template || !templates.has(template)) return {};
+  let byName = listCache.get(templates);
+  if (!byName) listCache.set(templates, (byName = new Map()));
+  let out = byName.get(template);
+  if (!out) {
+    out = {};
+    for (const v of templates.requiredVariables(template)) {
+      const head = v.split('[]')[0] ?? '';
+      if (v.includes('[]') && head && !head.includes('.')) out[head] = [];
+    }
+    byName.set(template, out);
+  }
+  return out;
+}
+
+/** The order-status template's variant for an order status (production, shipped, arrival). */
+export const ORDER_STATUS_NOTE: Readonly<Record<string, 'production' | 'shipped' | 'arrival'>> = {
+  in_production: 'production', shipped: 'shipped', in_transit: 'shipped', customs: 'arrival', in_warehouse: 'arrival', selling: 'arrival', remaining_stock: 'arrival',
+};
+
+/** What a sequence step knows of its trigger: the inquiry's topic, the order (status of the change that enrolled it), the dormant client's last order. */
+function sequenceData(triggerRef: string, r: { topic: string | null; ref: string | null; order_no: string | null; order_products: string | null; last_order: { date: string; product: string | null } | null }): Record<string, unknown> {
+  if (r.topic) return { topic: r.topic, inquiry: { ref: r.ref, topic: r.topic } };
+  if (r.order_no) {
+    const orderStatus = triggerRef.replace(/^order-\d+-/, '');
+    return { order: { no: r.order_no, products: r.order_products ?? r.order_no, status: orderStatus }, orderStatus, status: ORDER_STATUS_NOTE[orderStatus] ?? orderStatus };
+  }
+  if (r.last_order) return { lastOrder: r.last_order.product ? r.last_order : { date: r.last_order.date } };
+  return {};
+}
+
 async function candidateRows(q: Q, stored: StoredCampaign, filter: AudienceFilter, from: string, to: string, asOf: string, settings: CampaignSettings, withNames: boolean): Promise<CandidateRow[]> {
   const c = stored.definition;
   const members = audienceQuery(filter, asOf);
@@ -229,16 +267,21 @@ async function candidateRows(q: Q, stored: StoredCampaign, filter: AudienceFilte
       return out.filter((r) => !info.get(`${r.contact_id}|${r.occurrence}`)?.decided).map((r) => ({ ...r, suppressed: info.get(`${r.contact_id}|${r.occurrence}`)?.suppressed ?? null }));
     }
     case 'sequence': {
-      const enrolled = await sql<AudienceMember & { enrolment_id: number; trigger_ref: string; started_at: Date; paused_until: string | null; topic: string | null; ref: string | null; order_no: string | null; order_status: string | null }>`SELECT m.*, e.id AS enrolment_id, e.trigger_ref, e.started_at, e.paused_until::text AS paused_until,
-          i.topic, i.ref, o.order_no, o.status AS order_status
+      const enrolled = await sql<AudienceMember & { enrolment_id: number; trigger_ref: string; started_at: Date; paused_until: string | null; topic: string | null; ref: string | null; order_no: string | null; order_products: string | null; last_order: { date: string; product: string | null } | null }>`SELECT m.*, e.id AS enrolment_id, e.trigger_ref, e.started_at, e.paused_until::text AS paused_until,
+          i.topic, i.ref, o.order_no, o.products AS order_products, lo.last_order
         FROM campaign_enrolments e
         LEFT JOIN LATERAL (SELECT coalesce(i.project, i.product, i.ref, 'your inquiry') AS topic, i.ref FROM inquiries i WHERE e.trigger_ref IN ('inquiry-' || i.id, 'quotation-' || i.id)) i ON true
-        LEFT JOIN LATERAL (SELECT o.order_no, o.status FROM orders o WHERE e.trigger_ref LIKE 'order-' || o.id || '-%') o ON true JOIN (${members}) m ON m.contact_id = e.contact_id
+        LEFT JOIN LATERAL (SELECT o.order_no, (SELECT string_agg(CASE WHEN l.quantity > 0 THEN (l.quantity::float8)::text || coalesce(' ' || l.unit, '') || ' ' ELSE '' END || l.product, ', ' ORDER BY l.id)
+            FROM order_lines l WHERE l.order_id = o.id) AS products
+          FROM orders o WHERE e.trigger_ref LIKE 'order-%' AND o.id = CASE WHEN e.trigger_ref ~ '^order-[0-9]+-' THEN split_part(e.trigger_ref, '-', 2)::bigint END) o ON true
+        LEFT JOIN LATERAL (SELECT json_build_object('date', o.ordered_on::text, 'product', (SELECT l.product FROM order_lines l WHERE l.order_id = o.id ORDER BY coalesce(l.amount, 0) DESC, l.id LIMIT 1)) AS last_order
+          FROM orders o WHERE e.trigger_ref LIKE 'dormant-%' AND o.client_id = e.client_id AND o.status <> 'cancelled' ORDER BY o.ordered_on DESC, o.id DESC LIMIT 1) lo ON true
+        JOIN (${members}) m ON m.contact_id = e.contact_id
         WHERE e.campaign_id = ${stored.id} AND e.state = 'active' ORDER BY m.client_id, m.contact_id, e.id`.execute(q);
       const out: CandidateRow[] = [];
       for (const r of enrolled.rows) {
-        const { enrolment_id, trigger_ref, started_at, paused_until, topic, ref, order_no, order_status, ...m } = r;
-        const extra: Record<string, unknown> = topic ? { topic, inquiry: { ref, topic } } : order_no ? { order: { no: order_no, status: order_status }, status: order_status } : {};
+        const { enrolment_id, trigger_ref, started_at, paused_until, topic, ref, order_no, order_products, last_order, ...m } = r;
+        const extra = sequenceData(trigger_ref, { topic, ref, order_no, order_products, last_order });
         const zone = resolveZone(m.contact_zone, m.client_zone, m.country, 'UTC');
         let due = localDate(new Date(started_at), zone);
         c.steps.forEach((step, i) => {
@@ -427,12 +470,13 @@ export async function planCampaigns(db: Db, options: PlanOptions): Promise<PlanR
     const decisions: DecisionRow[] = [];
     const dataJson = new Map<string, Map<object, string>>();
     const jsonOf = (p: Pending): string => {
-      let byCampaign = dataJson.get(p.campaign.name);
-      if (!byCampaign) dataJson.set(p.campaign.name, (byCampaign = new Map()));
+      const cacheKey = `${p.campaign.name}|${p.template ?? ''}`;
+      let byCampaign = dataJson.get(cacheKey);
+      if (!byCampaign) dataJson.set(cacheKey, (byCampaign = new Map()));
       const od = p.row.odata ?? {};
       let j = byCampaign.get(od);
       if (j === undefined) {
-        j = JSON.stringify({ ...(p.campaign.definition.data ?? {}), ...od });
+        j = JSON.stringify({ ...optionalLists(options.templates, p.template), ...(p.campaign.definition.data ?? {}), ...od });
         byCampaign.set(od, j);
       }
       return j;
@@ -626,7 +670,12 @@ export async function enqueuePlanned(db: Db, options: { clock: Clock; settings: 
 async function vipFigures(db: Db, rows: readonly PendingMail[]): Promise<Map<number, Record<string, unknown>>> {
   const out = new Map<number, Record<string, unknown>>();
   if (rows.length === 0) return out;
-  const res = await sql<{ id: number; orders: number; amount: number; currency: string | null; top: Array<{ name: string; quantity: number; amount: number }> | null }>`SELECT x.id,
+  const res = await sql<{ id: number; orders: number; amount: number; currency: string | null; top: Array<{ name: string; quantity: number; amount: number }> | null;
+      list: Array<{ date: string; orderNo: string; products: string; amount: number; status: string }> | null }>`SELECT x.id,
+      (SELECT json_agg(json_build_object('date', p.ordered_on::text, 'orderNo', p.order_no, 'products', p.products, 'amount', p.amount, 'status', p.status) ORDER BY p.ordered_on, p.order_no)
+         FROM (SELECT o.ordered_on, o.order_no, o.amount::float8 AS amount, replace(o.status, '_', ' ') AS status,
+                 coalesce((SELECT string_agg(l.product, ', ' ORDER BY l.id) FROM order_lines l WHERE l.order_id = o.id), o.order_no) AS products
+               FROM orders o WHERE o.client_id = x.client_id AND o.status <> 'cancelled' AND o.ordered_on BETWEEN x.ps AND x.pe ORDER BY o.ordered_on DESC, o.order_no DESC LIMIT 12) p) AS list,
       (SELECT count(*)::int FROM orders o WHERE o.client_id = x.client_id AND o.status <> 'cancelled' AND o.ordered_on BETWEEN x.ps AND x.pe) AS orders,
       (SELECT coalesce(sum(o.amount), 0) FROM orders o WHERE o.client_id = x.client_id AND o.status <> 'cancelled' AND o.ordered_on BETWEEN x.ps AND x.pe) AS amount,
       (SELECT min(o.currency) FROM orders o WHERE o.client_id = x.client_id AND o.ordered_on BETWEEN x.ps AND x.pe) AS currency,
@@ -636,7 +685,7 @@ async function vipFigures(db: Db, rows: readonly PendingMail[]): Promise<Map<num
     FROM unnest(${sql.val(rows.map((r) => Number(r.id)))}::bigint[], ${sql.val(rows.map((r) => Number(r.client_id)))}::bigint[],
       ${sql.val(rows.map((r) => String(r.data?.periodStart ?? '1900-01-01')))}::date[], ${sql.val(rows.map((r) => String(r.data?.periodEnd ?? '1900-01-01')))}::date[]) AS x(id, client_id, ps, pe)`.execute(db.kysely);
   for (const r of res.rows) {
-    out.set(Number(r.id), { currency: r.currency ?? 'USD', totals: { orders: r.orders, amount: Number(r.amount) }, topProducts: r.top ?? [] });
+    out.set(Number(r.id), { currency: r.currency ?? 'USD', totals: { orders: r.orders, amount: Number(r.amount) }, orders: r.list ?? [], topProducts: r.top ?? [] });
   }
   return out;
 }

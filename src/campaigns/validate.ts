@@ -6,6 +6,7 @@ import type { AudienceFilter } from './audience-schema.ts';
 import type { CampaignDefinition } from './campaign-schema.ts';
 import type { CampaignFolder, CampaignProblem } from './campaign-files.ts';
 import { isKnownHoliday } from './holiday-catalog.ts';
+import { recurringOccurrences } from './schedule.ts';
 import type { TemplateLookup } from './template-lookup.ts';
 
 /** The templates a campaign uses, with the field naming each. */
@@ -24,7 +25,7 @@ function suppliedVariables(c: CampaignDefinition): Set<string> {
     case 'recurring': (c.every === 'month' ? ['month'] : ['period', 'periodStart', 'periodEnd', ...(c.figures ? ['figures', 'currency', 'totals', 'orders', 'topProducts'] : [])]).forEach((v) => s.add(v)); break;
     case 'holiday': ['holiday', 'holidayName', 'holidayDate'].forEach((v) => s.add(v)); break;
     case 'personal': ['eventDate', 'years', 'event', 'note'].forEach((v) => s.add(v)); break;
-    case 'sequence': ['step', 'trigger', ...(c.trigger === 'inquiry' || c.trigger === 'quotation' ? ['topic', 'inquiry'] : []), ...(c.trigger === 'order-status' ? ['order', 'status'] : [])].forEach((v) => s.add(v)); c.steps.forEach((st) => Object.keys(st.data ?? {}).forEach((k) => s.add(k))); break;
+    case 'sequence': ['step', 'trigger', ...(c.trigger === 'inquiry' || c.trigger === 'quotation' ? ['topic', 'inquiry'] : []), ...(c.trigger === 'order-status' ? ['order', 'status', 'orderStatus'] : []), ...(c.trigger === 'dormant' ? ['lastOrder'] : [])].forEach((v) => s.add(v)); c.steps.forEach((st) => Object.keys(st.data ?? {}).forEach((k) => s.add(k))); break;
     case 'one-off': break;
   }
   return s;
@@ -68,6 +69,14 @@ export async function validateCampaignFolder(db: Db | undefined, folder: Campaig
       alreadyPlanned = (r.rows[0]?.n ?? 0) > 0;
     }
     if (c.kind === 'one-off' && c.on < today && !alreadyPlanned) add('on', `first occurrence ${c.on} is in the past (today is ${today})`);
+    if (c.kind === 'recurring' && !alreadyPlanned) {
+      // The series' first occurrence: the first send day on or after startsOn (or today).
+      const start = c.startsOn ?? today;
+      const first = recurringOccurrences(c, start, `${Number(start.slice(0, 4)) + 1}${start.slice(4)}`)[0];
+      if (first && first.sendDate < today) add('startsOn', `first occurrence ${first.occurrence} on ${first.sendDate} is in the past (today is ${today})`);
+    } else if (c.kind !== 'one-off' && c.startsOn && c.startsOn < today && !alreadyPlanned) {
+      add('startsOn', `${c.startsOn} is in the past (today is ${today}): the first occurrence would be in the past`);
+    }
     if (c.endsOn && c.endsOn < today && !alreadyPlanned) add('endsOn', `${c.endsOn} is in the past: nothing would ever be planned`);
     let filter: AudienceFilter | undefined;
     if (typeof c.audience === 'string') filter = folder.audiences.get(c.audience)?.filter;
