@@ -4,7 +4,7 @@ export { contactBudget } from './contact-budget.ts';
 export { makeMessageId, bareMessageId } from './message-id.ts';
 export { parseOutboundSettings, accountLimits, providerDefaults, budgetOf, type OutboundSettings, type AccountLimits } from './settings.ts';
 export { claimDue, type ClaimedMail, type ClaimDecision, type ClaimResult } from './claim.ts';
-export { processBatch, runSender, markSent, suppressAddress, type SenderDeps, type MailReport, type BatchReport, type AfterSent, type RunOptions } from './sender.ts';
+export { processBatch, runSender, markSent, suppressAddress, bumpFailureStreak, type SenderDeps, type MailReport, type BatchReport, type AfterSent, type RunOptions } from './sender.ts';
 export { recoverExpiredLeases, resolveUncertain, type Resolution } from './recovery.ts';
 export { SmtpTransports, type CredentialSource, type SmtpCredentials } from './smtp-transports.ts';
 export { classifySmtpError, type SmtpOutcome } from './smtp-outcome.ts';
@@ -16,3 +16,6 @@ export { nextFreeAt, nextContactSlot, warmupLimit, backoffMs } from './throttle-
 export { seededJitterMs } from './jitter.ts';
 export { unsubscribeByToken, checkUnsubscribeToken, maskAddress, type TokenTarget } from './unsubscribe.ts';
 export { listOutbox, showOutbox, cancelOutbox, retryOutbox, pauseAccount, resumeAccount, accountSendStatus, OUTBOX_STATES, type OutboxListItem, type OutboxFilter, type OutboxDetail } from './outbox-admin.ts';
+export { parseDsn, failureKind, type DsnReport, type DsnRecipient, type DsnKind } from './dsn.ts';
+export { processBounces, readDsnRaw, type RawLoader, type BounceResult, type ProcessBouncesOptions } from './bounces.ts';
+export { sentCopy, imapRawLoader, type SentCopy, type ImapRawLoader, type ImapTargetSource } from './mailbox-copy.ts';

@@ -32,8 +32,8 @@ export interface OutboxFilter {
 export async function listOutbox(db: Db, filter: OutboxFilter = {}): Promise<OutboxListItem[]> {
   if (filter.state && !OUTBOX_STATES.includes(filter.state)) throw new AppError('INPUT_INVALID', `--state ${filter.state}: use one of ${OUTBOX_STATES.join(', ')}`);
   const rows = (
-    await sql<{ id: number; state: OutboxState; kind: string; account: string; to_address: string; subject: string | null; template: string | null; campaign_id: number | null; due_at: Date; sent_at: Date | null; attempts: number; last_error: string | null; defer_reason: string | null }>`
-      SELECT o.id, o.state, o.kind, a.name AS account, o.to_address, o.subject, o.template, o.campaign_id, o.due_at, o.sent_at, o.attempts, o.last_error, o.defer_reason
+    await sql<{ id: number; state: OutboxState; kind: string; account: string; to_address: string; subject: string | null; template: string | null; campaign_id: number | null; due_at: Date; sent_at: Date | null; attempts: number; last_error: string | null; defer_reason: string | null; bounce_reason: string | null }>`
+      SELECT o.id, o.state, o.kind, a.name AS account, o.to_address, o.subject, o.template, o.campaign_id, o.due_at, o.sent_at, o.attempts, o.last_error, o.defer_reason, o.bounce_reason
         FROM outbox o JOIN mail_accounts a ON a.id = o.account_id
        WHERE true
          ${filter.state ? sql`AND o.state = ${filter.state}` : sql``}
@@ -46,7 +46,7 @@ export async function listOutbox(db: Db, filter: OutboxFilter = {}): Promise<Out
   return rows.map((r) => ({
     id: Number(r.id), state: r.state, kind: r.kind, account: r.account, to: r.to_address, subject: r.subject, template: r.template,
     campaignId: r.campaign_id, due: r.due_at, sentAt: r.sent_at, attempts: Number(r.attempts),
-    reason: r.state === 'planned' ? (r.defer_reason ?? r.last_error) : r.last_error,
+    reason: r.state === 'planned' ? (r.defer_reason ?? r.last_error) : r.state === 'sent' && r.bounce_reason ? `bounced: ${r.bounce_reason}` : r.last_error,
   }));
 }
 

@@ -8,6 +8,7 @@ import { silentLogger, type Logger } from '../shared/logger.ts';
 import { claimDue, type ClaimDecision, type ClaimedMail } from './claim.ts';
 import { composeMessage, isPromotional, unsubscribeLinks, type UnsubscribeConfig } from './compose.ts';
 import { seededUnit } from './jitter.ts';
+import { processBounces, type BounceResult, type RawLoader } from './bounces.ts';
 import { recoverExpiredLeases, resolveUncertain } from './recovery.ts';
 import type { RenderedContent, Renderer } from './renderer.ts';
 import type { OutboundSettings } from './settings.ts';
@@ -26,6 +27,8 @@ export interface SenderDeps {
   readonly renderer?: Renderer | null;
   readonly unsubscribe?: UnsubscribeConfig | null;
   readonly afterSent?: AfterSent | null;
+  /** Raw bytes of a synced message, for reading bounce reports (DSNs) in full. */
+  readonly loadRaw?: RawLoader | null;
   readonly logger?: Logger;
   readonly workerId?: string;
 }
@@ -214,8 +217,8 @@ export async function suppressAddress(db: Db, address: string, reason: string, s
   }
 }
 
-/** A run of hard bounces or auth failures pauses the account, saying why. */
-async function bumpFailureStreak(deps: SenderDeps, accountId: number, kind: 'bounce' | 'auth', words: string): Promise<void> {
+/** A run of hard bounces or auth failures pauses the account, saying why. Returns true when this call paused it. */
+export async function bumpFailureStreak(deps: Pick<SenderDeps, 'db' | 'settings' | 'clock' | 'logger'>, accountId: number, kind: 'bounce' | 'auth', words: string): Promise<boolean> {
   const now = deps.clock.now();
   const res = await sql<{ failure_streak: number }>`
     INSERT INTO outbound_account_settings AS s (account_id, failure_streak, failure_streak_kind, updated_at) VALUES (${accountId}, 1, ${kind}, ${now})
@@ -225,11 +228,12 @@ async function bumpFailureStreak(deps: SenderDeps, accountId: number, kind: 'bou
     RETURNING failure_streak`.execute(deps.db.kysely);
   const streak = Number(res.rows[0]?.failure_streak ?? 0);
   const threshold = kind === 'auth' ? deps.settings.pause.authFailures : deps.settings.pause.bounceRun;
-  if (streak >= threshold) {
-    const reason = kind === 'auth' ? `SMTP login refused ${streak} times in a row (last: ${words}); fix the password and run rapport send resume` : `${streak} hard bounces in a row (last: ${words}); check the list, then run rapport send resume`;
-    await sql`UPDATE outbound_account_settings SET paused_at = coalesce(paused_at, ${now}), paused_reason = coalesce(paused_reason, ${reason}) WHERE account_id = ${accountId}`.execute(deps.db.kysely);
-    (deps.logger ?? silentLogger).error({ accountId, reason }, 'account paused');
-  }
+  if (streak < threshold) return false;
+  const reason = kind === 'auth' ? `SMTP login refused ${streak} times in a row (last: ${words}); fix the password and run rapport send resume` : `${streak} hard bounces in a row (last: ${words}); check the list, then run rapport send resume`;
+  const upd = await sql`UPDATE outbound_account_settings SET paused_at = ${now}, paused_reason = ${oneLine(reason)} WHERE account_id = ${accountId} AND paused_at IS NULL`.execute(deps.db.kysely);
+  if (Number(upd.numAffectedRows ?? 0) === 0) return false;
+  (deps.logger ?? silentLogger).error({ accountId, reason }, 'account paused');
+  return true;
 }
 
 export interface RunOptions {
@@ -240,6 +244,8 @@ export interface RunOptions {
   readonly dryRun?: boolean;
   readonly signal?: AbortSignal;
   readonly onBatch?: (report: BatchReport) => void;
+  /** Called after each pass over the synced bounce reports (every outbound.bounceCheckSeconds). */
+  readonly onBounces?: (result: BounceResult) => void;
 }
 
 const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
@@ -251,19 +257,28 @@ const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
 /**
  * The sender: N worker loops claiming and sending until stopped (or, with
  * once, until nothing is due). Every few seconds one loop recovers expired
- * leases (-> uncertain) and resolves uncertain rows by the documented rule.
+ * leases (-> uncertain) and resolves uncertain rows by the documented rule;
+ * every outbound.bounceCheckSeconds (and once at the start) it reads the
+ * bounce reports (DSNs) the mailbox sync brought in (processBounces).
  */
 export async function runSender(deps: SenderDeps, options: RunOptions = {}): Promise<{ sent: number; reports: number }> {
   const workers = Math.max(1, options.workers ?? 1);
   let sent = 0;
   let reports = 0;
   let lastRecovery = 0;
+  let lastBounces = 0;
   const recover = async (): Promise<void> => {
     const t = Date.now();
     if (t - lastRecovery < 5000) return;
     lastRecovery = t;
     await recoverExpiredLeases(deps.db, deps.clock);
     await resolveUncertain(deps.db, deps.clock, deps.settings);
+    const every = deps.settings.bounceCheckSeconds * 1000;
+    if (every > 0 && t - lastBounces >= every) {
+      lastBounces = t;
+      const res = await processBounces(deps.db, { clock: deps.clock, settings: deps.settings, loadRaw: deps.loadRaw ?? null, ...(deps.logger ? { logger: deps.logger } : {}) });
+      options.onBounces?.(res);
+    }
   };
   if (options.dryRun) {
     const report = await processBatch(deps, { dryRun: true });

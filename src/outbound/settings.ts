@@ -61,6 +61,8 @@ const settingsSchema = z.object({
   pollMs: z.number().int().min(50).default(1000),
   /** How long after a lease expiry the Sent folder must have been synced before "absent" means "not sent". */
   uncertainGraceSeconds: z.number().int().min(0).default(120),
+  /** How often `send run` reads the bounce reports (DSNs) synced into the mailbox; 0 = never (use `send bounces`). */
+  bounceCheckSeconds: z.number().int().min(0).default(60),
   publicUrl: z.string().url().optional(),
   unsubscribeMailto: z.string().email().optional(),
   jitter: z.object({ minMs: z.number().int().min(0).default(0), maxMs: z.number().int().min(0).default(0), seed: z.string().default('rapport') }).default({ minMs: 0, maxMs: 0, seed: 'rapport' }),

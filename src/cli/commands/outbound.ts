@@ -4,10 +4,11 @@ import { commandGroup, type AppContext, type RegisterCommands } from '../context
 import { formatJson, formatTable } from '../output.ts';
 import { AppError } from '../../shared/app-error.ts';
 import { findAccount, getAccountCredentials } from '../../mailbox/index.ts';
+import { accountTarget } from '../../mailbox/imap-connect.ts';
 import { loadTemplateLibrary } from '../../templates/index.ts';
 import {
-  accountSendStatus, cancelOutbox, enqueueMail, listOutbox, OUTBOX_STATES, parseOutboundSettings, pauseAccount, processBatch, resumeAccount,
-  retryOutbox, runSender, showOutbox, SmtpTransports, unsubscribeKey, type BatchReport, type OutboundSettings, type SenderDeps,
+  accountSendStatus, cancelOutbox, enqueueMail, imapRawLoader, listOutbox, OUTBOX_STATES, parseOutboundSettings, pauseAccount, processBatch, processBounces,
+  resumeAccount, retryOutbox, runSender, sentCopy, showOutbox, SmtpTransports, unsubscribeKey, type BatchReport, type BounceResult, type OutboundSettings, type SenderDeps,
 } from '../../outbound/index.ts';
 import type { OutboxState } from '../../db/tables/outbound.ts';
 
@@ -20,14 +21,17 @@ function ids(list: string[]): number[] {
   return list.map((v) => int('ID')(v));
 }
 
-/** Everything the sender needs, from the command's context. */
-async function senderDeps(ctx: AppContext, settings: OutboundSettings, withTemplates: boolean): Promise<SenderDeps> {
+/** Everything the sender needs, from the command's context; close() ends its SMTP pools and IMAP connections. */
+async function senderDeps(ctx: AppContext, settings: OutboundSettings, withTemplates: boolean): Promise<SenderDeps & { close(): Promise<void> }> {
   if (!ctx.config.secretKey) throw new AppError('SECRET_KEY_MISSING', 'RAPPORT_SECRET_KEY: needed to sign unsubscribe links and read SMTP passwords');
   const transports = new SmtpTransports(ctx.db, {
     settings,
     credentials: (accountId) => getAccountCredentials(ctx.db, ctx.config, accountId, 'smtp'),
   });
   const renderer = withTemplates ? await loadTemplateLibrary(ctx.config.templatesDir) : null;
+  const target = (accountId: number) => accountTarget(ctx.db, ctx.config, accountId);
+  const copy = sentCopy(ctx.db, { target, logger: ctx.logger });
+  const raw = imapRawLoader(ctx.db, { target, logger: ctx.logger });
   return {
     db: ctx.db,
     settings,
@@ -35,8 +39,20 @@ async function senderDeps(ctx: AppContext, settings: OutboundSettings, withTempl
     transports,
     renderer,
     logger: ctx.logger,
+    afterSent: copy.afterSent,
+    loadRaw: raw.loadRaw,
     unsubscribe: { key: unsubscribeKey(ctx.config.secretKey), publicUrl: settings.publicUrl, mailto: settings.unsubscribeMailto },
+    async close() {
+      await transports.closeAll();
+      await copy.close();
+      await raw.close();
+    },
   };
+}
+
+function printBounces(ctx: AppContext, r: BounceResult): void {
+  if (r.dsnMessages === 0) return;
+  ctx.out(`bounce reports: ${r.dsnMessages} read, ${r.hard} addresses suppressed, ${r.failed} mails blocked or failed, ${r.soft} delays, ${r.unmatched} not sent by Rapport${r.paused.length ? `; paused account(s) ${r.paused.join(', ')} after a run of bounces (rapport send status)` : ''}`);
 }
 
 function printBatch(ctx: AppContext, report: BatchReport, json: boolean): void {
@@ -135,12 +151,13 @@ export const registerOutboundCommands: RegisterCommands = (program, run) => {
             dryRun: opts.dryRun === true,
             signal: abort.signal,
             onBatch: (r) => !opts.json && printBatch(ctx, r, false),
+            onBounces: (r) => !opts.json && printBounces(ctx, r),
           });
           ctx.out(opts.json ? formatJson(res) : `${opts.dryRun ? 'dry run: nothing sent' : `sent ${res.sent}`}`);
         } finally {
           process.off('SIGINT', stop);
           process.off('SIGTERM', stop);
-          await deps.transports.closeAll();
+          await deps.close();
         }
       }),
     );
@@ -180,7 +197,26 @@ export const registerOutboundCommands: RegisterCommands = (program, run) => {
           const outcome = report.mails[0]?.outcome;
           if (outcome !== 'sent' && outcome !== 'would-send') process.exitCode = 1;
         } finally {
-          await deps.transports.closeAll();
+          await deps.close();
+        }
+      }),
+    );
+  send
+    .command('bounces')
+    .description('read the bounce reports (DSNs) the mailbox sync brought in: suppress dead addresses, record the rest (send run does this every outbound.bounceCheckSeconds)')
+    .option('--no-fetch', 'read only the stored text of each report, do not fetch it from IMAP')
+    .option('--json', 'print JSON')
+    .action((opts: { fetch?: boolean; json?: boolean }) =>
+      run(async (ctx) => {
+        const settings = parseOutboundSettings(ctx.config.sections.outbound);
+        const raw = opts.fetch === false ? null : imapRawLoader(ctx.db, { target: (id) => accountTarget(ctx.db, ctx.config, id), logger: ctx.logger });
+        try {
+          const res = await processBounces(ctx.db, { clock: ctx.clock, settings, loadRaw: raw?.loadRaw ?? null, logger: ctx.logger });
+          if (opts.json) ctx.out(formatJson(res));
+          else if (res.dsnMessages === 0) ctx.out('no new bounce reports');
+          else printBounces(ctx, res);
+        } finally {
+          await raw?.close();
         }
       }),
     );
