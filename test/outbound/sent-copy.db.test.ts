@@ -1,0 +1,148 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { importMessage } from '../../src/mailbox/index.ts';
+import { enqueueMail, imapRawLoader, parseOutboundSettings, processBatch, processBounces, sentCopy, SmtpTransports, type SenderDeps } from '../../src/outbound/index.ts';
+import { ManualClock, type Clock } from '../../src/shared/clock.ts';
+import { parseTriageSettings, runTriage } from '../../src/triage/index.ts';
+import { dovecotUsable, startDovecot, type Dovecot } from '../mailbox/support/dovecot.ts';
+import { openClient } from '../mailbox/support/imap-helpers.ts';
+import { FIXTURE_DIR } from '../triage/quality-set.ts';
+import { testBackend, useTestDb } from '../support/test-db.ts';
+import { dsnFixture } from './dsn-fixtures.ts';
+import { startSink, type SmtpSink } from './smtp-sink.ts';
+
+const usable = dovecotUsable();
+const sh = (local: string): Date => new Date(`${local}+08:00`);
+
+describe.skipIf(!usable)(`after sending, with Dovecot, on ${testBackend}`, () => {
+  const t = useTestDb();
+  let dovecot: Dovecot;
+  let sink: SmtpSink;
+  beforeAll(async () => {
+    dovecot = await startDovecot({ users: [{ user: 'linda', password: 'pw-linda' }, { user: 'gmailish', password: 'pw-g' }] });
+    sink = await startSink();
+  }, 60_000);
+  afterAll(async () => {
+    await sink?.close();
+    await dovecot?.stop();
+  });
+
+  const target = (user: string, pass: string) => async () => ({ host: dovecot.host, port: dovecot.port, tls: 'none' as const, user, pass });
+
+  async function account(name: string, email: string, savesSent: boolean, owner?: number): Promise<number> {
+    const row = await t.db.kysely
+      .insertInto('mail_accounts')
+      .values({ name, email, imap_host: '127.0.0.1', imap_port: dovecot.port, imap_tls: 'none', imap_user: name, smtp_host: '127.0.0.1', smtp_port: sink.port, smtp_tls: 'none', smtp_user: name, saves_sent: savesSent, ...(owner ? { owner_id: owner } : {}) })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return Number(row.id);
+  }
+
+  function deps(clock: Clock, afterSent: SenderDeps['afterSent']): SenderDeps {
+    const settings = parseOutboundSettings({ throttles: false });
+    return { db: t.db, settings, clock, transports: new SmtpTransports(t.db, { settings, credentials: async () => null }), afterSent };
+  }
+
+  async function sentFolder(user: string, pass: string): Promise<Array<{ uid: number; messageId: string; seen: boolean; source: Buffer }>> {
+    const c = await openClient(dovecot, user, pass);
+    try {
+      const lock = await c.getMailboxLock('Sent');
+      try {
+        const out: Array<{ uid: number; messageId: string; seen: boolean; source: Buffer }> = [];
+        if ((c.mailbox as { exists: number }).exists === 0) return out;
+        for await (const m of c.fetch('1:*', { uid: true, envelope: true, flags: true, source: true })) {
+          out.push({ uid: m.uid, messageId: (m.envelope?.messageId ?? '').replace(/^<|>$/g, ''), seen: m.flags?.has('\\Seen') ?? false, source: Buffer.from(m.source!) });
+        }
+        return out;
+      } finally {
+        lock.release();
+      }
+    } finally {
+      await c.logout();
+    }
+  }
+
+  it('appends to Sent for an account that keeps no copy, joins the thread and stops the reply clock; no copy for a provider that keeps its own', async () => {
+    const owner = await t.db.kysely.insertInto('owners').values({ name: 'Linda Wu', email: 'linda.wu@hengda-outdoor.com', time_zone: 'Asia/Shanghai' }).returning('id').executeTakeFirstOrThrow();
+    const linda = await account('linda', 'linda.wu@hengda-outdoor.com', false, Number(owner.id));
+    const gmailish = await account('gmailish', 'sales@hengda-outdoor.com', true);
+    const client = await t.db.kysely.insertInto('clients').values({ name: 'Garden World', name_key: 'garden world', owner_id: owner.id, tier_override: 'normal', time_zone: 'Europe/London', status: 'active' }).returning('id').executeTakeFirstOrThrow();
+    await t.db.kysely.insertInto('client_domains').values({ domain: 'gardenworld.co.uk', client_id: client.id }).execute();
+    // The client's inquiry, synced into Linda's INBOX; triage opens a reply clock on it.
+    const inquiry = await importMessage(t.db, readFileSync(path.join(FIXTURE_DIR, '001-en-inq-1to1-01.eml')), { accountId: linda });
+    const triage = parseTriageSettings({ company: { names: ['Hengda'], products: ['HD-PH12'] } });
+    const later = new ManualClock(sh('2026-12-04T09:30:00'));
+    await runTriage(t.db, triage, later);
+    const open = await t.db.kysely.selectFrom('reply_targets').selectAll().where('message_id', '=', inquiry.rowId).execute();
+    expect(open.length).toBeGreaterThan(0);
+    expect(open.every((r) => r.met_at === null)).toBe(true);
+
+    await enqueueMail(t.db, [
+      { idempotencyKey: 'reply', accountId: linda, toAddress: 'mark.peters@gardenworld.co.uk', toName: 'Mark Peters', kind: 'reply', subject: 'Re: Patio heaters for our spring range', textBody: 'Dear Mark, our offer for 500 HD-PH12 is attached.', inReplyTo: 'en-inq-1to1-01.1@gardenworld.co.uk', references: ['en-inq-1to1-01.1@gardenworld.co.uk'] },
+      { idempotencyKey: 'g', accountId: gmailish, toAddress: 'someone@example.org', kind: 'personal', subject: 'Hello', textBody: 'Hello' },
+    ]);
+    const copy = { linda: sentCopy(t.db, { target: target('linda', 'pw-linda') }), g: sentCopy(t.db, { target: target('gmailish', 'pw-g') }) };
+    const sendClock = new ManualClock(sh('2026-12-02T10:00:00'));
+    const d = deps(sendClock, (mail, raw) => (mail.accountId === linda ? copy.linda : copy.g).afterSent(mail, raw));
+    try {
+      const report = await processBatch(d);
+      expect(report.mails.map((m) => m.outcome)).toEqual(['sent', 'sent']);
+    } finally {
+      await d.transports.closeAll();
+      await copy.linda.close();
+      await copy.g.close();
+    }
+    const rows = await t.db.kysely.selectFrom('outbox').select(['idempotency_key', 'message_id', 'sent_copy']).orderBy('id').execute();
+    expect(rows[0]!.sent_copy).toMatch(/^in thread \d+; appended to Sent \(uid 1\)$/);
+    expect(rows[1]!.sent_copy).toMatch(/^in thread \d+; the provider keeps its own copy in Sent$/);
+
+    // Linda sees it in her own mail client's Sent folder, read; the provider account got no second copy.
+    const inSent = await sentFolder('linda', 'pw-linda');
+    expect(inSent.map((m) => [m.messageId, m.seen])).toEqual([[rows[0]!.message_id, true]]);
+    expect(await sentFolder('gmailish', 'pw-g')).toEqual([]);
+
+    // It joined the client's thread as an outbound message...
+    const stored = await t.db.kysely.selectFrom('messages').select(['id', 'thread_id', 'direction']).where('message_id', '=', rows[0]!.message_id).executeTakeFirstOrThrow();
+    expect(stored).toMatchObject({ thread_id: inquiry.threadId, direction: 'outbound' });
+    // ...and a later sync of the Sent folder stores nothing twice.
+    const folder = await sql<{ id: number }>`INSERT INTO mail_folders (account_id, path, role) VALUES (${linda}, 'Sent', 'sent') RETURNING id`.execute(t.db.kysely);
+    const again = await importMessage(t.db, inSent[0]!.source, { accountId: linda, folderId: Number(folder.rows[0]!.id), uid: inSent[0]!.uid });
+    expect(again).toMatchObject({ rowId: stored.id, created: false });
+
+    // The reply clock stops, met by that message (not only by the outbox row).
+    await runTriage(t.db, triage, later);
+    const met = await t.db.kysely.selectFrom('reply_targets').selectAll().where('message_id', '=', inquiry.rowId).where('kind', '=', 'reply').execute();
+    expect(met).toHaveLength(1);
+    expect(met[0]).toMatchObject({ status: 'met', met_by_message_id: stored.id });
+    expect(met[0]!.met_at!.toISOString()).toBe(sh('2026-12-02T10:00:00').toISOString());
+  });
+
+  it('fetches a bounce report from IMAP to match it by the returned Message-ID, not just by recipient', async () => {
+    const linda = await account('linda', 'linda.wu@hengda-outdoor.com', false);
+    await enqueueMail(t.db, [
+      { idempotencyKey: 'older', accountId: linda, toAddress: 'wang@acme-gone.com', kind: 'personal', subject: 'older', textBody: 't' },
+      { idempotencyKey: 'newer', accountId: linda, toAddress: 'wang@acme-gone.com', kind: 'personal', subject: 'newer', textBody: 't' },
+    ]);
+    await sql`UPDATE outbox SET state = 'sent', sent_at = CASE idempotency_key WHEN 'older' THEN timestamptz '2026-11-01T00:00:00Z' ELSE timestamptz '2026-11-05T00:00:00Z' END`.execute(t.db.kysely);
+    const older = await t.db.kysely.selectFrom('outbox').select(['id', 'message_id']).where('idempotency_key', '=', 'older').executeTakeFirstOrThrow();
+    // The report about the older mail arrives in the INBOX; the sync stored it (text only) with its placement.
+    const raw = dsnFixture('postfix-user-unknown', older.message_id);
+    const c = await openClient(dovecot, 'linda', 'pw-linda');
+    const appended = await c.append('INBOX', raw);
+    await c.logout();
+    const inbox = await sql<{ id: number }>`INSERT INTO mail_folders (account_id, path, role) VALUES (${linda}, 'INBOX', 'inbox') RETURNING id`.execute(t.db.kysely);
+    await importMessage(t.db, raw, { accountId: linda, folderId: Number(inbox.rows[0]!.id), uid: (appended as { uid: number }).uid });
+
+    const loader = imapRawLoader(t.db, { target: target('linda', 'pw-linda') });
+    try {
+      const res = await processBounces(t.db, { loadRaw: loader.loadRaw, clock: new ManualClock('2026-11-15T00:00:00Z') });
+      expect(res).toMatchObject({ dsnMessages: 1, hard: 1, unmatched: 0 });
+    } finally {
+      await loader.close();
+    }
+    const bounced = await t.db.kysely.selectFrom('outbox').select(['idempotency_key', 'bounced_at']).where('bounced_at', 'is not', null).execute();
+    expect(bounced.map((b) => b.idempotency_key)).toEqual(['older']);
+  });
+});
