@@ -83,8 +83,9 @@ export function classifyCategory(subject: string, newest: string): { category: E
   }
   const ranked = [
     { c: 'order' as const, p: order.points > 0 ? order.points + 0.1 : 0, w: order.words },
-    { c: 'logistics' as const, p: logistics.points, w: logistics.words },
+    // On a tie the inquiry wins over logistics: "when could the samples ship" is a sample request.
     { c: 'inquiry' as const, p: inquiry.points, w: inquiry.words },
+    { c: 'logistics' as const, p: logistics.points, w: logistics.words },
   ].sort((a, b) => b.p - a.p);
   const best = ranked[0]!;
   if (best.p <= 0) return { category: 'inquiry', reasons: [reason('inquiry', [])] };

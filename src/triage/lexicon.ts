@@ -65,15 +65,15 @@ export const CHASER: readonly Term[] = [
 export const COMPLAINT_STRONG: readonly Term[] = [
   t('complain(t|ts|ing)?'), t('defect(ive|s)?|faulty|malfunction'), t('damaged|broken|cracked|dented|crushed|deformed'), t('refund'), t('claim (the|for|compensation)|we (will|shall) claim|our claim'),
   t('wrong (colou?r|goods|items?|product|model|size|quantity)'), t('(short|missing) \\d+|\\d+ (cartons|pcs|pieces|units) (are )?(missing|short)'), t('disappoint(ed|ing)'), t('dispute'), t('discrepanc(y|ies)'),
-  t('leak(s|ing|age)?'), t('quality (problem|issue|complaint)|poor (quality|welding)|not satisfied|unacceptable'), t('compensation|credit note'), t('stop shipment|hold (the )?(current )?production'),
-  t('投诉'), t('质量问题|品质问题'), t('退货|退款'), t('索赔|赔偿'), t('漏气|变形|断裂|破损|损坏|次品|不良品'), t('少发|错发|漏发'),
-  t('reclamaci[oó]n|queja'), t('defectuos[oa]s?|con defecto'), t('rot[oa]s'), t('reembolso'), t('faltan \\d+'), t('nota de cr[eé]dito'), t('exigimos'),
-  t('Reklamation|Beanstandung|Mängelrüge'), t('beschädigt|defekt'), t('Gutschrift'), t('verletzt|verbrannt'),
-  t('r[ée]clamation'), t('d[ée]fectueu(x|se|ses)'), t('endommag[ée]'), t('rembours'), t('d[ée]color'),
-  t('reclama[çc][ãa]o'), t('defeito'), t('devolu[çc][ãa]o do dinheiro|reembolso'), t('quebrad[oa]s?'),
-  t('претензи\\p{L}*'), t('брак\\p{L}*'), t('возврат денег'), t('поврежд\\p{L}*|дефект\\p{L}*'),
-  t('شكوى'), t('تالف'), t('التعويض|تعويض'), t('معيب'),
-  t('reclamo'), t('difettos[io]'), t('rimborso'),
+  t('leak(s|ing|age)?'), t('caught fire|catch(es)? fire|on fire|melted|(does|do|did)( not|n\'t) work|stopped working|not working|won\'t (light|ignite|start|work)|pulled .{0,30}from sale|(can\'t|cannot|could not|couldn\'t) sell'), t('rust(y|ed)?|torn|ripped|dents'), t('gas leak|recall(ed)?|withdrawn from sale'), t('quality (problem|issue|complaint)|poor (quality|welding)|not satisfied|unacceptable'), t('compensation|credit note'), t('stop shipment|hold (the )?(current )?production'),
+  t('投诉'), t('质量问题|品质问题'), t('退货|退款'), t('索赔|赔偿'), t('漏气|变形|断裂|破损|损坏|次品|不良品'), t('少发|错发|漏发'), t('点不着|打不着|不能用|无法使用|坏了|退回来|退回|给个说法|不满意|划痕|生锈|掉漆|凹陷'),
+  t('reclamaci[oó]n|queja'), t('defectuos[oa]s?|con defecto'), t('rot[oa]s'), t('fuga de gas|retirad[oa]s? .{0,40}(venta|tiendas)'), t('no funciona(n)?|abollad[oa]s?|rayad[oa]s?|da[ñn]ad[oa]s?|oxidad[oa]s?'), t('reembolso'), t('faltan \\d+'), t('nota de cr[eé]dito'), t('exigimos'),
+  t('Reklamation|Beanstandung|Mängelrüge'), t('beschädigt|defekt'), t('Gasleck|undicht|zurückgerufen|Rückruf'), t('Kratzer|Dellen?|verbeult|zerkratzt|kaputt|gebrochen|funktionier(t|en) nicht|nicht verkaufen|Mängel|Schaden'), t('Gutschrift'), t('verletzt|verbrannt'),
+  t('r[ée]clamation'), t('d[ée]fectueu(x|se|ses)'), t('endommag[ée]'), t('fuite de gaz|fuite|retir[ée]e?s? de la vente'), t('cass[ée]e?s?|abîm[ée]e?s?|ray[ée]e?s?|ne fonctionne(nt)? pas|un avoir|rouill[ée]'), t('rembours'), t('d[ée]color'),
+  t('reclama[çc][ãa]o'), t('defeito'), t('devolu[çc][ãa]o do dinheiro|reembolso'), t('quebrad[oa]s?'), t('vazamento( de g[áa]s)?|recolhid[oa]s?'), t('amassad[oa]s?|riscad[oa]s?|danificad[oa]s?|não funciona(m)?|enferrujad[oa]s?'),
+  t('претензи\\p{L}*'), t('брак\\p{L}*'), t('возврат денег'), t('поврежд\\p{L}*|дефект\\p{L}*'), t('утечк\\p{L}*'), t('вмятин\\p{L}*|царапин\\p{L}*|порван\\p{L}*|сломан\\p{L}*|разбит\\p{L}*|не работа\\p{L}*|компенс\\p{L}*|ржав\\p{L}*'),
+  t('شكوى'), t('تالف'), t('التعويض|تعويض'), t('معيب'), t('تسرب'), t('مكسور|لا يعمل|خدوش|تلف'),
+  t('reclamo'), t('difettos[io]'), t('rott[io]|non funziona(no)?|graffi|ammaccat[io]'), t('rimborso'),
 ];
 export const COMPLAINT_WEAK: readonly Term[] = [
   t('delay(ed)?|late (delivery|shipment)|still (have )?no B/?L'), t('scratch(es|ed)?'), t('returning them|customers are returning'), t('what (has )?happened|explain what'), t('replacement (plan|parts or)'),
@@ -81,12 +81,12 @@ export const COMPLAINT_WEAK: readonly Term[] = [
 ];
 /** Words that make a complaint severe (safety, injury, recall). */
 export const SEVERITY_SAFETY: readonly Term[] = [
-  t('gas leak|leak(s|ing)?|fire|burn(ed|t)?|injur(y|ed)|safety|recall|explo'), t('漏气|着火|起火|烧伤|受伤|差点出事|安全'), t('fuga de gas|incendio|herido'),
+  t('gas leak|leak(s|ing)?|fire|burn(ed|t)?|injur(y|ed)|safety|recall|explo'), t('漏气|(?<!不)着火|起火|烧伤|受伤|差点出事|安全'), t('fuga de gas|incendio|herido'), t('caught fire|catch(es)? fire|on fire|melted'), t('冒烟|烧焦'),
   t('verletzt|verbrannt|Rückruf|Sicherheit'), t('fuite de gaz|bless[ée]|rappel'), t('vazamento|ferido'), t('утечк\\p{L}*|пожар|травм\\p{L}*'),
 ];
 export const SEVERITY_MONEY: readonly Term[] = [
-  t('claim|refund|compensation|credit note|demurrage|penalt(y|ies)|lose the season|losing'), t('索赔|赔偿|退款|罚款'), t('reembolso|nota de cr[eé]dito|indemniza'), t('Gutschrift|Schadenersatz|Vertragsstrafe'),
-  t('rembours|p[ée]nalit'), t('devolu[çc][ãa]o do dinheiro'), t('возврат денег|штраф'), t('تعويض'),
+  t('claim|refund|compensation|credit note|demurrage|penalt(y|ies)|lose the season|losing'), t('索赔|赔偿|退款|罚款'), t('reembolso|nota de cr[eé]dito|indemniza'), t('Gutschrift|Schadenersatz|Vertragsstrafe'), t('un avoir'),
+  t('rembours|p[ée]nalit'), t('devolu[çc][ãa]o do dinheiro'), t('возврат денег|штраф|компенс\\p{L}*'), t('تعويض'),
 ];
 /** A complaint-looking word in a question about policy is not a complaint. */
 export const HYPOTHETICAL: readonly Term[] = [t('(return|warranty|refund) policy|before we (order|place)|in case (of|the)|if (the|any) .{0,30}(arrive|is|are) (defective|damaged)')];
@@ -108,7 +108,7 @@ export const LOGISTICS_TERMS: readonly Term[] = [
   t('装箱单|提单|产地证|报关|清关|物流|单号|船期|装柜|发货|唛头|验货', 2),
   t('conocimiento de embarque|certificado de origen|factura comercial|aduana|embarque|documentos de embarque', 2),
   t('Konnossement|Ursprungszeugnis|Verschiffung|Liefertermin|Versanddokumente|Zoll', 2),
-  t('connaissement|certificat d\'origine|date d\'exp[ée]dition|exp[ée]dition|douane', 2),
+  t('connaissement|certificat d\'origine|date d\'exp[ée]dition|exp[ée]dition|douane|facture commerciale|liste de colisage|transitaire|d[ée]douanement', 2),
   t('conhecimento de embarque|certificado de origem|desembara[çc]o|aduaneiro', 2),
   t('коносамент|упаковочный лист|сертификат происхождения|отгрузк\\p{L}*|таможн\\p{L}*', 2),
   t('بوليصة الشحن|شهادة المنشأ|قائمة التعبئة|مستندات الشحن', 2),
@@ -116,7 +116,7 @@ export const LOGISTICS_TERMS: readonly Term[] = [
 
 // ---------------------------------------------------------------- inquiries
 export const INQUIRY_TERMS: readonly Term[] = [
-  t('quot(e|ation|ing)|RFQ|request for quotation|invitation to quote|tender', 2), t('price(s| list)?|pricing|best price|offer', 1), t('sample(s)?', 1), t('MOQ|minimum order', 1), t('catalog(ue)?', 1),
+  t('quot(e|ation|ing)|RFQ|request for quotation|invitation to quote|tender', 2), t('price(s| list)?|pricing|best price|offer|cost(s)?|how much', 1), t('sample(s)?', 1), t('MOQ|minimum order', 1), t('catalog(ue)?', 1),
   t('interested in|looking for|we need|can you (do|offer|make|customi[sz]e|send)|do you (also )?(make|produce|sell|offer)|would you sell|what is (your|the)|question', 1),
   t('询价|询盘|报价|价格|价钱|目录|样品|求购|采购', 2),
   t('cotizaci[oó]n|cotizar|presupuesto|precio|lista de precios|cat[aá]logo|solicitud', 2),

@@ -46,7 +46,9 @@ export function scoreUrgency(input: UrgencyInput): { urgency: number; reasons: R
   if (noRush.length > 0) {
     add('no-rush', `"${noRush[0]!.match}"`, W.noRush);
   } else {
-    const words = [...new Set(findTerms(text, URGENT_WORDS).map((f) => f.match.toLowerCase()))];
+    const found = [...new Set(findTerms(text, URGENT_WORDS).map((f) => f.match.toLowerCase()))];
+    // "urgent" inside "urgente" is one word, not two.
+    const words = found.filter((w) => !found.some((o) => o !== w && o.startsWith(w)));
     if (words.length > 0) {
       let pts = Math.min(W.urgentWordsMax, W.firstUrgentWord + (words.length - 1) * W.moreUrgentWords);
       if (mass) pts = Math.round(pts / 2);

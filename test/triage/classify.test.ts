@@ -64,4 +64,56 @@ describe('classification and explanation', () => {
     expect(newestPart('Hello\n--\nFor urgent issues call')).toBe('Hello');
     expect(newestPart('你好\n\n-----原始邮件-----\n紧急')).toBe('你好');
   });
+
+  it('"URGENTE" counts as one urgent word, not "urgent" plus "urgente"', () => {
+    const r = score(msg({ subject: 'URGENTE: precio', text: 'Hola Linda,\nnecesitamos el precio.' }), 'normal');
+    const w = r.reasons.find((x) => x.code === 'urgent-words');
+    expect(w?.text).toBe('urgent word "urgente"');
+    expect(w?.weight).toBe(20);
+  });
+});
+
+describe('configurable targets', () => {
+  const base = { company: { names: ['Hengda'], products: ['HD-PH12'] } };
+  const with_ = (rules: Record<string, unknown>) => {
+    const s = parseTriageSettings({ ...base, rules });
+    return (m: TriageMessage, tier: 'key' | 'normal' | null) => scoreMessage(m, { us, settings: s, calendar, client: tier ? { id: 1, tier } : null });
+  };
+  it('one-to-one and mass hours come from triage.rules, and the explanation says so', () => {
+    const s = with_({ oneToOneHours: { normal: 8, key: 4 }, massHours: 48 });
+    const normal = s(msg({ text: 'Hi Linda,\nplease quote 100 HD-PH12.' }), 'normal');
+    expect(normal).toMatchObject({ channel: 'email', dueInHours: 8 });
+    expect(normal.explanation).toMatch(/email within 8h, due 2026-12-02 18:00 Asia\/Shanghai$/);
+    expect(s(msg({ text: 'Hi Linda,\nplease quote 100 HD-PH12.' }), 'key').dueInHours).toBe(4);
+    const mass = s(msg({ to: ['buyer@acme.com'], bcc: ['sales@hengda-outdoor.com'], text: 'Dear Sir/Madam,\nsend price list.' }), null);
+    expect(mass).toMatchObject({ delivery: 'mass', dueInHours: 48 });
+    // the defaults, for contrast
+    expect(score(msg({ text: 'Hi Linda,\nplease quote 100 HD-PH12.' }), 'normal').dueInHours).toBe(12);
+  });
+  it('the phone threshold and phone hours are configurable', () => {
+    const text = 'Hi Linda,\nplease send the HD-PH12 price ASAP.';
+    expect(score(msg({ text }), 'key').channel).toBe('email');
+    const low = with_({ phoneThreshold: 50, phoneHours: 2 })(msg({ text }), 'key');
+    expect(low).toMatchObject({ channel: 'phone', dueInHours: 2 });
+    expect(low.explanation).toMatch(/urgency 55 >= 50: phone|phone within 2h/);
+  });
+  it('a complaint plan is tighter for key clients (1 working day) than for others (3), and configurable', () => {
+    const text = 'Hi Linda,\n20 of the HD-PH12 heaters arrived damaged and two are defective. Please explain.';
+    const plan = (r: ReturnType<typeof score>) => r.targets.find((t) => t.kind === 'plan')!;
+    expect(plan(score(msg({ text }), 'normal')).rule).toBe('plan-3d');
+    expect(plan(score(msg({ text }), 'key')).rule).toBe('plan-1d');
+    expect(plan(with_({ complaintPlanDays: { normal: 2 } })(msg({ text }), 'normal')).rule).toBe('plan-2d');
+  });
+  it('complaint words beyond English: dents, broken ribs, gas leaks, "won\'t ignite"', () => {
+    for (const text of [
+      'Sehr geehrte Frau Wu,\n40 Heizstrahler haben Kratzer und Dellen.',
+      'Madame Wu,\n15 parasols sont arrivés avec des baleines cassées.',
+      'Линда,\nу 12 штук вмятины на крышке, просим компенсировать.',
+      'Linda,\nun cliente ha detectado una fuga de gas en dos calentadores.',
+      '林经理：\n有8台点不着火，客户已经退回来了。',
+    ]) expect(score(msg({ subject: 'Lieferung', text }), 'normal').category, text).toBe('complaint');
+    // "won't ignite" is a complaint but not a fire
+    const zh = score(msg({ subject: '烧烤炉', text: '林经理：\n有8台点不着火，客户已经退回来了。' }), 'normal');
+    expect(zh.reasons.some((x) => x.code === 'safety')).toBe(false);
+  });
 });

@@ -32,11 +32,13 @@ export const QUALITY_SETTINGS: TriageSettings = parseTriageSettings({
   calendar: { zone: 'Asia/Shanghai', country: 'CN' },
 });
 
-export async function loadLabelledSet(): Promise<{ us: UsMatcher; settings: TriageSettings; calendar: WorkingCalendar; items: LabelledMessage[] }> {
-  const data = JSON.parse(readFileSync(path.join(FIXTURE_DIR, 'labels.json'), 'utf8')) as { us: string[]; messages: Label[] };
+export const HOLDOUT_DIR = path.join(FIXTURE_DIR, 'holdout');
+
+export async function loadLabelledSet(dir: string = FIXTURE_DIR): Promise<{ us: UsMatcher; settings: TriageSettings; calendar: WorkingCalendar; items: LabelledMessage[] }> {
+  const data = JSON.parse(readFileSync(path.join(dir, 'labels.json'), 'utf8')) as { us: string[]; messages: Label[] };
   const items: LabelledMessage[] = [];
   for (const label of data.messages) {
-    const msg = await parseEml(readFileSync(path.join(FIXTURE_DIR, label.file)), label.file);
+    const msg = await parseEml(readFileSync(path.join(dir, label.file)), label.file);
     const client: ClientFacts | null = label.client
       ? { id: label.client.status === 'prospect' ? null : 1, tier: label.client.tier, status: label.client.status, orderInProduction: label.client.orderInProduction ?? false }
       : null;
