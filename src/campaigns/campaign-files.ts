@@ -52,7 +52,15 @@ export function parseCampaignDocument(file: string, text: string): { campaign?: 
   const problems: CampaignProblem[] = [];
   if (c.startsOn && c.endsOn && c.endsOn < c.startsOn) problems.push({ file, field: 'endsOn', reason: 'is before startsOn' });
   if (c.kind === 'holiday' && c.holidays.length + c.ours.length === 0) problems.push({ file, field: 'holidays', reason: 'name at least one holiday (holidays or ours)' });
-  const needsTemplate = c.kind === 'recurring' ? !c.template && !c.templateByMonth : c.kind === 'sequence' ? !c.template && c.steps.some((s) => !s.template) : !c.template;
+  if (c.kind === 'holiday') {
+    for (const k of Object.keys(c.templateByHoliday ?? {})) {
+      if (!c.holidays.includes(k) && !c.ours.includes(k)) problems.push({ file, field: `templateByHoliday.${k}`, reason: `"${k}" is not in holidays or ours` });
+    }
+  }
+  const needsTemplate = c.kind === 'recurring' ? !c.template && !c.templateByMonth
+    : c.kind === 'sequence' ? !c.template && c.steps.some((s) => !s.template)
+    : c.kind === 'holiday' ? !c.template && [...c.holidays, ...c.ours].some((h) => !c.templateByHoliday?.[h])
+    : !c.template;
   if (needsTemplate) problems.push({ file, field: 'template', reason: 'is required' });
   if (c.sendWindow && c.sendWindow.start >= c.sendWindow.end) problems.push({ file, field: 'sendWindow', reason: 'start must be before end' });
   return { campaign: c, problems };

@@ -52,6 +52,8 @@ export const holidaySchema = z.object({
   ours: z.array(z.string().min(1)).default([]),
   /** Days before the holiday the card is sent, so it arrives in time. */
   daysBefore: z.number().int().min(0).max(30).default(2),
+  /** A template per holiday (catalogue key or holiday name as listed); else `template`, with the variable `holiday`. */
+  templateByHoliday: z.record(z.string().min(1), z.string().min(1)).optional(),
 }).strict();
 
 export const personalSchema = z.object({

@@ -101,11 +101,12 @@ export function holidayOccurrences(c: HolidayCampaign, country: string | null | 
       const occurrence = `${h.key}-${y}`;
       if (seen.has(occurrence) || sendDate < from || sendDate > to || !within(c, sendDate)) continue;
       seen.add(occurrence);
+      const template = c.templateByHoliday?.[w.key] ?? c.templateByHoliday?.[h.key] ?? c.template;
       out.push({
         occurrence,
         sendDate,
         eventDate: h.date,
-        ...(c.template ? { template: c.template } : {}),
+        ...(template ? { template } : {}),
         holiday: h.key,
         holidayName: h.name,
         ours: w.ours,

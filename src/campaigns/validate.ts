@@ -14,6 +14,7 @@ function templateFields(c: CampaignDefinition): Array<{ field: string; name: str
   const out: Array<{ field: string; name: string }> = [];
   if (c.template) out.push({ field: 'template', name: c.template });
   if (c.kind === 'recurring') for (const [m, name] of Object.entries(c.templateByMonth ?? {})) out.push({ field: `templateByMonth.${m}`, name });
+  if (c.kind === 'holiday') for (const [h, name] of Object.entries(c.templateByHoliday ?? {})) out.push({ field: `templateByHoliday.${h}`, name });
   if (c.kind === 'sequence') c.steps.forEach((s, i) => s.template && out.push({ field: `steps[${i}].template`, name: s.template }));
   return out;
 }

@@ -6,6 +6,7 @@ import { localSendSlot } from '../../src/campaigns/send-time.ts';
 import { resolveZone, countryZone } from '../../src/campaigns/time-zones.ts';
 import { findHoliday, isKnownHoliday } from '../../src/campaigns/holiday-catalog.ts';
 import { defaultCampaignSettings } from '../../src/campaigns/settings.ts';
+import { parseCampaignDocument } from '../../src/campaigns/campaign-files.ts';
 
 const everyDay = { start: '09:00', end: '11:00', days: [1, 2, 3, 4, 5, 6, 7] };
 
@@ -53,6 +54,16 @@ describe('holiday occurrences', () => {
     }
     expect(findHoliday('eid-al-fitr', 'TR', null, 2027)?.date).toBe('2027-03-09');
     expect(findHoliday('eid-al-fitr', 'DE', null, 2027)).toBeUndefined();
+  });
+
+  it('picks the template by holiday, else the campaign template', () => {
+    const c = holidayCampaign({ holidays: ['christmas'], ours: ['spring-festival'], templateByHoliday: { 'spring-festival': 'spring-card' }, daysBefore: 0 });
+    expect(holidayOccurrences(c, 'DE', null, 'CN', '2026-12-01', '2027-02-28').map((o) => [o.occurrence, o.template])).toEqual([['christmas-2026', 'holiday-greeting'], ['spring-festival-2027', 'spring-card']]);
+    const bad = parseCampaignDocument('cards.yaml', 'name: cards\nkind: holiday\naudience: all\nholidays: [christmas]\ntemplateByHoliday: { christmas: xmas-card, diwali: diwali-card }\n');
+    expect(bad.problems).toEqual([{ file: 'cards.yaml', field: 'templateByHoliday.diwali', reason: '"diwali" is not in holidays or ours' }]);
+    // Every listed holiday has its own template: no fallback template needed.
+    expect(parseCampaignDocument('cards.yaml', 'name: cards\nkind: holiday\naudience: all\nholidays: [christmas]\ntemplateByHoliday: { christmas: xmas-card }\n').problems).toEqual([]);
+    expect(parseCampaignDocument('cards.yaml', 'name: cards\nkind: holiday\naudience: all\nholidays: [christmas, new-year]\ntemplateByHoliday: { christmas: xmas-card }\n').problems).toEqual([{ file: 'cards.yaml', field: 'template', reason: 'is required' }]);
   });
 
   it('sends N days before, crossing into the previous year when needed', () => {

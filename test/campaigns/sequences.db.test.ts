@@ -94,6 +94,23 @@ describe('triggered sequences', () => {
   });
 });
 
+describe('triggered sequences: unsubscribe', () => {
+  it('stops when the contact unsubscribes, cancelling its queued steps', async () => {
+    const db = t.db;
+    const clock = new ManualClock('2027-03-02T00:00:00Z');
+    const { campaigns } = await setup(db, clock);
+    await planCampaigns(db, { clock, settings, campaigns });
+    expect(await states(db)).toEqual(['inquiry-1-step1:planned', 'inquiry-1-step2:planned']);
+    await sql`INSERT INTO suppressions (address_key, reason, source) VALUES ('buyer@acme.example', 'one-click', 'unsubscribe')`.execute(db.kysely);
+    clock.set('2027-03-02T06:00:00Z');
+    const res = await planCampaigns(db, { clock, settings, campaigns });
+    expect(res.sequences.stopped).toBe(1);
+    const e = await sql<{ stop_reason: string }>`SELECT stop_reason FROM campaign_enrolments`.execute(db.kysely);
+    expect(e.rows[0]!.stop_reason).toBe('unsubscribe');
+    expect(await states(db)).toEqual(['inquiry-1-step1:cancelled', 'inquiry-1-step2:cancelled']);
+  });
+});
+
 describe('concurrency', () => {
   it.skipIf(testBackend === 'pglite')('adds each row once when two planner processes run at once (PostgreSQL only: PGlite is single-process)', async () => {
     const db = t.db;
