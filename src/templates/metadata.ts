@@ -53,6 +53,9 @@ export function commonVariables(kind: TemplateKind): VariableSpec[] {
   ];
 }
 
+/** Template kinds whose mails are sent with an unsubscribe link (the outbox's promotional kinds). */
+export const UNSUBSCRIBE_KINDS: ReadonlySet<string> = new Set(['promotion', 'greeting', 'vip']);
+
 export const COMMON_ROOTS = new Set(['contact', 'client', 'sender', 'unsubscribeUrl', 'timeZone', 'now', 'recipient']);
 
 export function declaredVariables(meta: TemplateMeta): VariableSpec[] {

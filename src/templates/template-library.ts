@@ -9,7 +9,7 @@ import { compileTemplateLocale, fromCompiledSources, sourceVersion, type Compile
 import { defaultCacheDir, readCached, writeCached } from './compile-cache.ts';
 import { hbs, HELPER_NAMES } from './handlebars-env.ts';
 import { DEFAULT_FALLBACK, resolveLocale as resolveAlongChain } from './locale-fallback.ts';
-import { declaredVariables } from './metadata.ts';
+import { declaredVariables, UNSUBSCRIBE_KINDS } from './metadata.ts';
 import { listTemplateNames, readShared, readTemplateSources, type SharedSources } from './read-sources.ts';
 import { compileRequirements, renderOne, type Requirement } from './render-mail.ts';
 import type { LoadOptions, RenderedMail, TemplateInfo, TemplateLibrary, VariableSpec } from './types.ts';
@@ -130,7 +130,13 @@ export async function loadTemplateLibrary(dir: string, options: LoadOptions = {}
     requiredVariables: (name) => get(name).variables.filter((v) => v.required).map((v) => v.path),
     sampleData(name, locale) {
       const t = get(name);
-      const common = shared.sample[locale] ?? shared.sample.en ?? {};
+      let common = shared.sample[locale] ?? shared.sample.en ?? {};
+      // Only promotional kinds carry an unsubscribe link when sent (see outbound isPromotional):
+      // a complaint reply previewed with "you receive our news" would mislead whoever reviews it.
+      if (!UNSUBSCRIBE_KINDS.has(t.sources.meta.kind)) {
+        const { unsubscribeUrl: _dropped, ...rest } = common as Record<string, unknown>;
+        common = rest;
+      }
       return deepMerge(deepMerge(common, t.sources.meta.sample), t.sources.meta.samples[locale] ?? {});
     },
     version: (name, locale) => templates.get(name)?.compiled.get(locale)?.version,

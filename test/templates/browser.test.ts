@@ -94,18 +94,34 @@ async function check(html: string, shot: string, width: number): Promise<LayoutR
 
 const NAMES = ['birthday', 'call-recap', 'complaint-ack', 'complaint-plan', 'dormant-wakeup', 'follow-up', 'holiday-greeting', 'monthly-card', 'new-product-push', 'order-status', 'relationship-repair', 'vip-summary'];
 
+/** Templates with several cards in one folder: each card is looked at, not only the sample's. */
+const VARIANTS: Readonly<Record<string, { variable: string; values: ReadonlyArray<string | number>; extra?: Record<string, unknown> }>> = {
+  'holiday-greeting': { variable: 'holiday', values: ['christmas', 'new-year', 'spring-festival', 'mid-autumn', 'eid-al-fitr', 'diwali', 'thanksgiving', 'national-day', 'generic'], extra: { holidayName: 'Independence Day' } },
+  'monthly-card': { variable: 'month', values: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12] },
+  'follow-up': { variable: 'step', values: [1, 2, 3, 4] },
+  'dormant-wakeup': { variable: 'angle', values: ['new-product', 'new-plan', 'manager'] },
+  'order-status': { variable: 'status', values: ['production', 'shipped', 'arrival'] },
+};
+
 describe('every starter template in a real browser', () => {
   for (const name of NAMES) {
     it(`${name}: no horizontal overflow at 600 and 375 px, images have alt text`, async () => {
       const lib = await starterLibrary();
+      const v = VARIANTS[name];
       for (const locale of ['en', 'zh-CN']) {
-        const mail = lib.render(name, locale, lib.sampleData(name, locale));
-        for (const width of WIDTHS) {
-          const r = await check(mail.html, `${name}.${locale}`, width);
-          expect(r.scrollWidth, `${name} ${locale} @${width}: page wider than the viewport`).toBeLessThanOrEqual(r.innerWidth);
-          expect(r.overflowing, `${name} ${locale} @${width}: elements past the right edge`).toEqual([]);
-          expect(r.imagesWithoutAlt, `${name} ${locale}: images without alt`).toEqual([]);
-          expect(r.brokenImages).toBe(0);
+        const sample = lib.sampleData(name, locale);
+        const cards: Array<[string, Record<string, unknown>]> = v
+          ? v.values.map((value) => [`${name}.${locale}.${v.variable}-${value}`, { ...sample, ...v.extra, [v.variable]: value }])
+          : [[`${name}.${locale}`, sample]];
+        for (const [shot, data] of cards) {
+          const mail = lib.render(name, locale, data);
+          for (const width of WIDTHS) {
+            const r = await check(mail.html, shot, width);
+            expect(r.scrollWidth, `${shot} @${width}: page wider than the viewport`).toBeLessThanOrEqual(r.innerWidth);
+            expect(r.overflowing, `${shot} @${width}: elements past the right edge`).toEqual([]);
+            expect(r.imagesWithoutAlt, `${shot}: images without alt`).toEqual([]);
+            expect(r.brokenImages, `${shot}: broken images`).toBe(0);
+          }
         }
       }
     }, 180_000);

@@ -72,6 +72,18 @@ describe('the starter library', () => {
     expect(() => lib.render('holiday-greeting', 'en', { ...lib.sampleData('holiday-greeting', 'en'), holiday: 'national-day' })).toThrow(/holidayName|needs a value/);
   });
 
+  it('previews a transactional or personal mail without the unsubscribe line that only promotional mail carries', async () => {
+    const lib = await starterLibrary();
+    for (const name of ['complaint-ack', 'complaint-plan', 'call-recap', 'order-status', 'relationship-repair', 'birthday']) {
+      expect(lib.sampleData(name, 'en')).not.toHaveProperty('unsubscribeUrl');
+      expect(lib.render(name, 'en', lib.sampleData(name, 'en')).text, name).not.toMatch(/Unsubscribe/);
+    }
+    for (const name of ['new-product-push', 'holiday-greeting', 'monthly-card', 'vip-summary', 'dormant-wakeup']) {
+      expect(lib.render(name, 'en', lib.sampleData(name, 'en')).text, name).toMatch(/Unsubscribe <https:\/\/mail\.brightway-outdoor\.example\/u\/sample-token>/);
+      expect(lib.render(name, 'zh-CN', lib.sampleData(name, 'zh-CN')).text, name).toMatch(/点此退订/);
+    }
+  });
+
   it('falls back along the locale chain', async () => {
     const lib = await starterLibrary();
     expect(lib.resolveLocale('birthday', 'zh-TW')).toBe('zh-CN');
