@@ -123,6 +123,11 @@ describe(`spreadsheet import (CSV) on ${testBackend}`, () => {
       { client: 'Müller Maschinenbau GmbH', order_no: 'PO-1001', ordered_on: '2025-01-15', status: 'in_warehouse', amount: 13100, currency: 'EUR', notes: null, lines: 'Gear pump GP-20|Pumps|100.000|120.0000|12000.00 / Seal kit SK-3|Spare parts|200.000|5.5000|1100.00' },
       { client: 'Müller Maschinenbau GmbH', order_no: 'PO-1002', ordered_on: '2025-06-03', status: 'shipped', amount: 9600, currency: 'EUR', notes: null, lines: 'Gear pump GP-20|Pumps|80.000|120.0000|9600.00' },
     ]);
+    // a prospect with an imported order is an active client now; one without orders stays a prospect
+    const statuses = await t.db.kysely.selectFrom('clients').select(['name', 'status']).orderBy('name').execute();
+    const ordered = new Set(['Acme Trading LLC', 'Müller Maschinenbau GmbH']);
+    expect(statuses.filter((c) => ordered.has(c.name)).map((c) => c.status)).toEqual(['active', 'active']);
+    expect(statuses.filter((c) => !ordered.has(c.name) && c.status === 'active')).toEqual([]);
   });
 
   it('updates what changed in a re-import, and keeps what the file leaves empty', async () => {
@@ -135,7 +140,7 @@ describe(`spreadsheet import (CSV) on ${testBackend}`, () => {
     expect(r.counts.clients).toEqual({ created: 0, updated: 1, unchanged: 0 });
     expect(r.counts.contacts).toEqual({ created: 0, updated: 1, unchanged: 0 });
     const snap = await bookSnapshot(t.db);
-    expect(snap.clients).toEqual([expect.objectContaining({ name: 'acme', country: 'AT', industry: 'Valves', time_zone: 'Europe/Berlin' })]);
+    expect(snap.clients).toEqual([expect.objectContaining({ name: 'acme', country: 'AT', industry: 'Valves', time_zone: 'Europe/Vienna' })]);
     expect(snap.contacts).toEqual([expect.objectContaining({ name: 'Anna', title: 'Buyer', emails: 'anna@acme.de*' })]);
   });
 

@@ -1,6 +1,6 @@
-import { sql, type Transaction } from 'kysely';
+import { sql, type Insertable, type Selectable, type Transaction } from 'kysely';
 import type { Database } from '../../db/schema.ts';
-import type { ClientsTable, ContactsTable, OrderStatus } from '../../db/tables/client-book.ts';
+import type { ClientDomainsTable, ClientsTable, ContactsTable, OrderLinesTable, OrdersTable, OrderStatus, TouchpointsTable } from '../../db/tables/client-book.ts';
 import { defaultTimeZone, timeZonesOf } from '../country.ts';
 import { exportHeader, type FieldName } from './columns.ts';
 import { isFreemailDomain } from '../freemail.ts';
@@ -42,6 +42,10 @@ interface ClientGroup { readonly line: number; readonly fields: ClientFields; re
 export class ImportWriter {
   /** Per contact: fields set earlier in this import (the first row wins within one file). */
   private readonly touched = new Map<number, Set<string>>();
+  /** Address -> owner, loaded before writing and kept current as this import adds addresses. */
+  private owned = new Map<string, OwnedAddress>();
+  /** Per client: contacts created by this import, by lower-case name. */
+  private readonly createdContacts = new Map<number, Map<string, number>>();
   /** Clients created or already counted as updated by this import (a referral link then counts no further). */
   private readonly counted = new Set<number>();
 
@@ -138,16 +142,47 @@ export class ImportWriter {
     }
 
     const ownerIds = await this.ensureOwners([...groups.values()].map((g) => g.fields.owner).filter((o): o is string => o !== undefined));
-    const ids = new Map<string, number>();
-    for (const group of groups.values()) {
-      const id = await this.upsertClient(group, ownerIds);
-      ids.set(group.fields.nameKey, id);
-      await this.addTags(id, group.fields.tags, group.fields.interests);
-      for (const c of group.contacts) await this.upsertContact(id, c.contact, c.line);
-      const mailDomains = group.contacts.flatMap((c) => c.contact.emails.map((e) => e.split('@')[1]!.toLowerCase()));
-      await this.addDomains(id, [...group.fields.domains, ...mailDomains], group.line);
-      if (group.fields.lastContact) await this.addLastContact(id, group.fields.lastContact);
+    this.owned = owned;
+    const existing = new Map<string, Selectable<ClientsTable>>();
+    for (const part of chunks([...groups.keys()])) {
+      for (const c of await this.trx.selectFrom('clients').selectAll().where('name_key', 'in', part).execute()) existing.set(c.name_key, c);
     }
+    const lastTouch = new Map<number, Date>();
+    for (const part of chunks([...existing.values()].map((c) => c.id))) {
+      const rows = await this.trx.selectFrom('touchpoints').select(['client_id', (eb) => eb.fn.max('occurred_at').as('last')]).where('client_id', 'in', part).groupBy('client_id').execute();
+      for (const r of rows) lastTouch.set(r.client_id, new Date(r.last as Date | string));
+    }
+    const domainOwners = await this.domainOwners([...groups.values()].flatMap((g) => [...g.fields.domains, ...g.contacts.flatMap((c) => c.contact.emails.map((e) => e.split('@')[1]!))]));
+    const ids = new Map<string, number>();
+    const tagRows: { client_id: number; tag: string }[] = [];
+    const interestRows: { client_id: number; product: string }[] = [];
+    const domainRows: Insertable<ClientDomainsTable>[] = [];
+    const touchRows: Insertable<TouchpointsTable>[] = [];
+    for (const group of groups.values()) {
+      const before = existing.get(group.fields.nameKey);
+      const id = await this.upsertClient(group, ownerIds, before);
+      ids.set(group.fields.nameKey, id);
+      for (const tag of group.fields.tags) tagRows.push({ client_id: id, tag });
+      for (const product of group.fields.interests) interestRows.push({ client_id: id, product });
+      for (const c of group.contacts) await this.upsertContact(id, c.contact, before === undefined);
+      const mailDomains = group.contacts.flatMap((c) => c.contact.emails.map((e) => e.split('@')[1]!));
+      domainRows.push(...this.claimDomains(id, group.fields.name, [...group.fields.domains, ...mailDomains], group.line, domainOwners));
+      const last = group.fields.lastContact;
+      if (last) {
+        const since = lastTouch.get(id);
+        const day = new Date(`${last}T00:00:00Z`);
+        if (!since || since < day) {
+          touchRows.push({ client_id: id, kind: 'note', occurred_at: `${last}T12:00:00Z`, summary: 'last contact (from an imported spreadsheet)', created_at: this.now });
+          lastTouch.set(id, new Date(`${last}T12:00:00Z`));
+        }
+      }
+    }
+    for (const part of chunks(tagRows)) this.counts.tagsAdded += (await this.trx.insertInto('client_tags').values(part).onConflict((oc) => oc.doNothing()).returning('tag').execute()).length;
+    for (const part of chunks(interestRows)) this.counts.tagsAdded += (await this.trx.insertInto('client_product_interests').values(part).onConflict((oc) => oc.doNothing()).returning('product').execute()).length;
+    for (const part of chunks(domainRows)) await this.trx.insertInto('client_domains').values(part).execute();
+    this.counts.domainsAdded += domainRows.length;
+    for (const part of chunks(touchRows)) await this.trx.insertInto('touchpoints').values(part).execute();
+    this.counts.touchpointsAdded += touchRows.length;
     await this.linkReferrals([...groups.values()], ids);
   }
 
@@ -190,14 +225,14 @@ export class ImportWriter {
     return out;
   }
 
-  private async upsertClient(group: ClientGroup, ownerIds: ReadonlyMap<string, number>): Promise<number> {
+  private async upsertClient(group: ClientGroup, ownerIds: ReadonlyMap<string, number>, existing: Selectable<ClientsTable> | undefined): Promise<number> {
     const f = group.fields;
-    const existing = await this.trx.selectFrom('clients').selectAll().where('name_key', '=', f.nameKey).executeTakeFirst();
-    let timeZone = f.timeZone;
-    if (!timeZone && !existing?.time_zone) {
+    let timeZone: string | null | undefined = f.timeZone;
+    const countryChanged = existing !== undefined && f.country !== undefined && f.country !== existing.country;
+    if (!timeZone && (!existing?.time_zone || countryChanged)) {
       const country = f.country ?? existing?.country ?? undefined;
       if (country) {
-        timeZone = defaultTimeZone(country);
+        timeZone = defaultTimeZone(country) ?? (countryChanged ? null : undefined);
         if (!timeZone) {
           const zones = timeZonesOf(country);
           this.note(group.line, `${f.name}: ${country} has ${zones.length} time zones (${zones.slice(0, 4).join(', ')}${zones.length > 4 ? ', ...' : ''}): time zone left empty, set it with a Time zone column or rapport clients edit`);
@@ -205,7 +240,7 @@ export class ImportWriter {
       }
     }
     const wanted: Partial<Record<keyof ClientsTable, string | number | boolean | null>> = {};
-    const put = (col: keyof ClientsTable, v: string | number | boolean | undefined): void => {
+    const put = (col: keyof ClientsTable, v: string | number | boolean | null | undefined): void => {
       if (v !== undefined) wanted[col] = v;
     };
     put('name', f.name);
@@ -246,56 +281,29 @@ export class ImportWriter {
     return existing.id;
   }
 
-  private async addTags(clientId: number, tags: readonly string[], interests: readonly string[]): Promise<void> {
-    if (tags.length > 0) {
-      const rows = await this.trx.insertInto('client_tags').values(tags.map((tag) => ({ client_id: clientId, tag }))).onConflict((oc) => oc.doNothing()).returning('tag').execute();
-      this.counts.tagsAdded += rows.length;
-    }
-    if (interests.length > 0) {
-      const rows = await this.trx
-        .insertInto('client_product_interests')
-        .values(interests.map((product) => ({ client_id: clientId, product })))
-        .onConflict((oc) => oc.doNothing())
-        .returning('product')
-        .execute();
-      this.counts.tagsAdded += rows.length;
-    }
-  }
-
-  private async addDomains(clientId: number, domains: readonly string[], line: number): Promise<void> {
+  /** Who owns each of these domains now (freemail left out). */
+  private async domainOwners(domains: readonly string[]): Promise<Map<string, { clientId: number; name: string }>> {
+    const out = new Map<string, { clientId: number; name: string }>();
     const wanted = [...new Set(domains.map((d) => d.toLowerCase()))].filter((d) => !isFreemailDomain(d));
-    if (wanted.length === 0) return;
-    const rows = await this.trx
-      .selectFrom('client_domains as d')
-      .innerJoin('clients as c', 'c.id', 'd.client_id')
-      .select(['d.domain', 'd.client_id', 'c.name'])
-      .where('d.domain', 'in', wanted)
-      .execute();
-    const taken = new Map(rows.map((r) => [r.domain, r]));
-    for (const domain of wanted) {
-      const t = taken.get(domain);
-      if (t && t.client_id !== clientId) this.note(line, `domain ${domain} already belongs to ${t.name}: not linked`);
-      if (t) continue;
-      await this.trx.insertInto('client_domains').values({ domain, client_id: clientId, source: 'import', created_at: this.now }).execute();
-      this.counts.domainsAdded += 1;
+    for (const part of chunks(wanted)) {
+      const rows = await this.trx.selectFrom('client_domains as d').innerJoin('clients as c', 'c.id', 'd.client_id').select(['d.domain', 'd.client_id', 'c.name']).where('d.domain', 'in', part).execute();
+      for (const r of rows) out.set(r.domain, { clientId: r.client_id, name: r.name });
     }
+    return out;
   }
 
-  /** A "last contact" date becomes a note touchpoint unless the client has a touchpoint since that day. */
-  private async addLastContact(clientId: number, date: string): Promise<void> {
-    const since = await this.trx
-      .selectFrom('touchpoints')
-      .select('id')
-      .where('client_id', '=', clientId)
-      .where('occurred_at', '>=', new Date(`${date}T00:00:00Z`))
-      .limit(1)
-      .executeTakeFirst();
-    if (since) return;
-    await this.trx
-      .insertInto('touchpoints')
-      .values({ client_id: clientId, kind: 'note', occurred_at: `${date}T12:00:00Z`, summary: 'last contact (from an imported spreadsheet)', created_at: this.now })
-      .execute();
-    this.counts.touchpointsAdded += 1;
+  /** The domain rows to add for a client; a domain another client holds is noted, not moved. Updates `owners` in place. */
+  private claimDomains(clientId: number, clientName: string, domains: readonly string[], line: number, owners: Map<string, { clientId: number; name: string }>): Insertable<ClientDomainsTable>[] {
+    const rows: Insertable<ClientDomainsTable>[] = [];
+    for (const domain of [...new Set(domains.map((d) => d.toLowerCase()))]) {
+      if (isFreemailDomain(domain)) continue;
+      const owner = owners.get(domain);
+      if (owner && owner.clientId !== clientId) this.note(line, `domain ${domain} already belongs to ${owner.name}: not linked`);
+      if (owner) continue;
+      owners.set(domain, { clientId, name: clientName });
+      rows.push({ domain, client_id: clientId, source: 'import', created_at: this.now });
+    }
+    return rows;
   }
 
   private async linkReferrals(groups: readonly ClientGroup[], ids: ReadonlyMap<string, number>): Promise<void> {
@@ -343,30 +351,38 @@ export class ImportWriter {
       }
       ok.push({ rec, clientId: client.id });
     }
+    this.owned = owned;
+    const domainOwners = await this.domainOwners(ok.flatMap(({ rec }) => rec.contact.emails.map((e) => e.split('@')[1]!)));
+    const domainRows: Insertable<ClientDomainsTable>[] = [];
     for (const { rec, clientId } of ok) {
-      await this.upsertContact(clientId, rec.contact, rec.line);
-      await this.addDomains(clientId, rec.contact.emails.map((e) => e.split('@')[1]!.toLowerCase()), rec.line);
+      await this.upsertContact(clientId, rec.contact, false);
+      domainRows.push(...this.claimDomains(clientId, clients.get(rec.companyKey)!.name, rec.contact.emails.map((e) => e.split('@')[1]!), rec.line, domainOwners));
     }
+    for (const part of chunks(domainRows)) await this.trx.insertInto('client_domains').values(part).execute();
+    this.counts.domainsAdded += domainRows.length;
   }
 
-  private async upsertContact(clientId: number, c: ContactFields, line: number): Promise<void> {
-    void line;
+  /**
+   * A contact is found by any of its addresses, else by name within the client
+   * (a second address for the same person), else created.
+   */
+  private async upsertContact(clientId: number, c: ContactFields, clientIsNew: boolean): Promise<void> {
     const keys = c.emails.map((e) => e.toLowerCase());
-    let contactId: number | undefined;
-    if (keys.length > 0) {
-      const hit = await this.trx.selectFrom('contact_emails').select('contact_id').where('address_key', 'in', keys).executeTakeFirst();
-      contactId = hit?.contact_id;
-    }
-    if (contactId === undefined && c.name !== undefined) {
-      const hit = await this.trx
-        .selectFrom('contacts')
-        .select('id')
-        .where('client_id', '=', clientId)
-        .where(sql<string>`lower(name)`, '=', c.name.toLowerCase())
-        .orderBy('id')
-        .limit(1)
-        .executeTakeFirst();
-      contactId = hit?.id;
+    let contactId = keys.map((k) => this.owned.get(k)?.contactId).find((id) => id !== undefined);
+    const nameKey = c.name?.toLowerCase();
+    if (contactId === undefined && nameKey !== undefined) {
+      contactId = this.createdContacts.get(clientId)?.get(nameKey);
+      if (contactId === undefined && !clientIsNew) {
+        const hit = await this.trx
+          .selectFrom('contacts')
+          .select('id')
+          .where('client_id', '=', clientId)
+          .where(sql<string>`lower(name)`, '=', nameKey)
+          .orderBy('id')
+          .limit(1)
+          .executeTakeFirst();
+        contactId = hit?.id;
+      }
     }
     const wanted: Partial<Record<keyof ContactsTable, string>> = {};
     const put = (col: keyof ContactsTable, v: string | undefined): void => {
@@ -382,7 +398,7 @@ export class ImportWriter {
     put('birthday', c.birthday);
     put('hobbies', c.hobbies);
     put('notes', c.notes);
-    let existingEmails = 0;
+    let isNew = false;
     if (contactId === undefined) {
       const name = c.name ?? c.emails[0]!.split('@')[0]!;
       const row = await this.trx
@@ -391,6 +407,10 @@ export class ImportWriter {
         .returning('id')
         .executeTakeFirstOrThrow();
       contactId = row.id;
+      isNew = true;
+      const byName = this.createdContacts.get(clientId) ?? new Map<string, number>();
+      byName.set(name.toLowerCase(), contactId);
+      this.createdContacts.set(clientId, byName);
       this.touched.set(contactId, new Set(Object.keys(wanted)));
       this.counts.contacts.created += 1;
     } else {
@@ -404,25 +424,27 @@ export class ImportWriter {
         await this.trx.updateTable('contacts').set({ ...(changes as Record<string, never>), updated_at: this.now }).where('id', '=', contactId).execute();
         this.counts.contacts.updated += 1;
       } else this.counts.contacts.unchanged += 1;
-      const n = await this.trx.selectFrom('contact_emails').select((eb) => eb.fn.countAll<number>().as('n')).where('contact_id', '=', contactId).executeTakeFirstOrThrow();
-      existingEmails = Number(n.n);
     }
-    if (keys.length > 0) {
-      const have = new Set(
-        (await this.trx.selectFrom('contact_emails').select('address_key').where('address_key', 'in', keys).execute()).map((r) => r.address_key),
-      );
-      for (const e of c.emails) {
-        if (have.has(e.toLowerCase())) continue;
-        await this.trx.insertInto('contact_emails').values({ contact_id: contactId, address: e, is_primary: existingEmails === 0, created_at: this.now }).execute();
-        existingEmails += 1;
-        have.add(e.toLowerCase());
-        this.counts.emailsAdded += 1;
+    const missing = c.emails.filter((e) => !this.owned.has(e.toLowerCase()));
+    if (missing.length > 0) {
+      let hasPrimary = false;
+      if (!isNew) {
+        const p = await this.trx.selectFrom('contact_emails').select('id').where('contact_id', '=', contactId).where('is_primary', '=', true).limit(1).executeTakeFirst();
+        hasPrimary = p !== undefined;
       }
+      const id = contactId;
+      await this.trx
+        .insertInto('contact_emails')
+        .values(missing.map((address, i) => ({ contact_id: id, address, is_primary: !hasPrimary && i === 0, created_at: this.now })))
+        .execute();
+      for (const e of missing) this.owned.set(e.toLowerCase(), { contactId: id, clientId, clientName: '', clientKey: '' });
+      this.counts.emailsAdded += missing.length;
     }
     if (c.channels.length > 0) {
+      const id = contactId;
       const rows = await this.trx
         .insertInto('contact_channels')
-        .values(c.channels.map((ch) => ({ contact_id: contactId, kind: ch.kind, value: ch.value })))
+        .values(c.channels.map((ch) => ({ contact_id: id, kind: ch.kind, value: ch.value })))
         .onConflict((oc) => oc.doNothing())
         .returning('id')
         .execute();
@@ -446,55 +468,92 @@ export class ImportWriter {
       g.rows.push(rec);
       groups.set(key, g);
     }
-    for (const g of groups.values()) await this.upsertOrder(g.clientId, g.rows);
+    // Existing orders and their lines, read in a few statements rather than per row.
+    const existing = new Map<string, Selectable<OrdersTable>>();
+    const clientIds = [...new Set([...groups.values()].map((g) => g.clientId))];
+    const orderNos = [...new Set([...groups.values()].map((g) => g.rows[0]!.orderNo))];
+    for (const ids of chunks(clientIds, 500)) {
+      for (const nos of chunks(orderNos, 2000)) {
+        const rows = await this.trx.selectFrom('orders').selectAll().where('client_id', 'in', ids).where('order_no', 'in', nos).execute();
+        for (const o of rows) existing.set(`${o.client_id}\u0000${o.order_no}`, o);
+      }
+    }
+    const linesOf = new Map<number, Selectable<OrderLinesTable>[]>();
+    for (const ids of chunks([...existing.values()].map((o) => o.id), 2000)) {
+      const rows = await this.trx.selectFrom('order_lines').selectAll().where('order_id', 'in', ids).orderBy('id').execute();
+      for (const l of rows) {
+        const list = linesOf.get(l.order_id) ?? [];
+        list.push(l);
+        linesOf.set(l.order_id, list);
+      }
+    }
+    const fresh: { values: Insertable<OrdersTable>; lines: OrderLineFields[] }[] = [];
+    for (const [key, g] of groups) {
+      const o = this.orderFromRows(g.clientId, g.rows);
+      const current = existing.get(key);
+      if (current) await this.updateOrder(current, linesOf.get(current.id) ?? [], o);
+      else fresh.push({ values: o.values, lines: o.lines });
+    }
+    for (const part of chunks(fresh, 500)) {
+      const ids = await this.trx.insertInto('orders').values(part.map((f) => f.values)).returning('id').execute();
+      const lines = part.flatMap((f, i) => f.lines.map((l) => this.lineValues(ids[i]!.id, l)));
+      for (const lp of chunks(lines, 2000)) await this.trx.insertInto('order_lines').values(lp).execute();
+      this.counts.orders.created += part.length;
+    }
+    // A prospect that has ordered is a client now, as when an order is added by hand.
+    for (const ids of chunks(clientIds, 2000)) {
+      await this.trx
+        .updateTable('clients')
+        .set({ status: 'active', updated_at: this.now })
+        .where('id', 'in', ids)
+        .where('status', '=', 'prospect')
+        .where(({ exists, selectFrom }) => exists(selectFrom('orders as o').select('o.id').whereRef('o.client_id', '=', 'clients.id').where('o.status', '<>', 'cancelled')))
+        .execute();
+    }
   }
 
-  private async upsertOrder(clientId: number, rows: readonly OrderRecord[]): Promise<void> {
+  /** One order from its rows: first row's date, first given status/currency/notes, total = Order total or the sum of Amounts. */
+  private orderFromRows(clientId: number, rows: readonly OrderRecord[]) {
     const first = rows[0]!;
     const pick = <K extends 'status' | 'currency' | 'orderTotal' | 'notes'>(k: K): OrderRecord[K] | undefined => rows.find((r) => r[k] !== undefined)?.[k];
     const lines: OrderLineFields[] = rows.flatMap((r) => (r.orderLine ? [r.orderLine] : []));
     const total = pick('orderTotal');
-    const anyAmount = total !== undefined || rows.some((r) => r.amount !== undefined || (r.orderLine?.unitPrice !== null && r.orderLine?.unitPrice !== undefined));
-    const amount =
-      total ?? round(rows.reduce((sum, r) => sum + (r.amount ?? (r.orderLine && r.orderLine.unitPrice !== null ? r.orderLine.quantity * r.orderLine.unitPrice : 0)), 0), 2);
+    const amountGiven = total !== undefined || rows.some((r) => r.amount !== undefined || (r.orderLine?.unitPrice !== null && r.orderLine?.unitPrice !== undefined));
+    const amount = round(
+      total ?? rows.reduce((sum, r) => sum + (r.amount ?? (r.orderLine && r.orderLine.unitPrice !== null ? r.orderLine.quantity * r.orderLine.unitPrice : 0)), 0),
+      2,
+    );
     const status: OrderStatus | undefined = pick('status');
     const currency = pick('currency');
     const notes = pick('notes');
-    const existing = await this.trx.selectFrom('orders').selectAll().where('client_id', '=', clientId).where('order_no', '=', first.orderNo).executeTakeFirst();
-    if (!existing) {
-      const row = await this.trx
-        .insertInto('orders')
-        .values({
-          client_id: clientId, order_no: first.orderNo, ordered_on: first.date, status: status ?? 'confirmed', status_changed_at: this.now,
-          amount: round(amount, 2), currency: currency ?? 'USD', notes: notes ?? null, created_at: this.now,
-        })
-        .returning('id')
-        .executeTakeFirstOrThrow();
-      await this.insertLines(row.id, lines);
-      this.counts.orders.created += 1;
-      return;
-    }
+    const values: Insertable<OrdersTable> = {
+      client_id: clientId, order_no: first.orderNo, ordered_on: first.date, status: status ?? 'confirmed', status_changed_at: this.now,
+      amount, currency: currency ?? 'USD', notes: notes ?? null, created_at: this.now,
+    };
+    return { values, lines, amount, amountGiven, status, currency, notes, date: first.date };
+  }
+
+  private async updateOrder(existing: Selectable<OrdersTable>, have: readonly Selectable<OrderLinesTable>[], o: ReturnType<ImportWriter['orderFromRows']>): Promise<void> {
     const changes: Record<string, unknown> = {};
-    if (existing.ordered_on !== first.date) changes.ordered_on = first.date;
-    if (status && existing.status !== status) {
-      changes.status = status;
+    if (existing.ordered_on !== o.date) changes.ordered_on = o.date;
+    if (o.status && existing.status !== o.status) {
+      changes.status = o.status;
       changes.status_changed_at = this.now;
     }
-    if (anyAmount && !sameNumber(existing.amount, amount, 2)) changes.amount = round(amount, 2);
-    if (currency && existing.currency !== currency) changes.currency = currency;
-    if (notes !== undefined && existing.notes !== notes) changes.notes = notes;
+    if (o.amountGiven && !sameNumber(existing.amount, o.amount, 2)) changes.amount = o.amount;
+    if (o.currency && existing.currency !== o.currency) changes.currency = o.currency;
+    if (o.notes !== undefined && existing.notes !== o.notes) changes.notes = o.notes;
     let linesChanged = false;
-    if (lines.length > 0) {
-      const have = await this.trx.selectFrom('order_lines').selectAll().where('order_id', '=', existing.id).orderBy('id').execute();
+    if (o.lines.length > 0) {
       linesChanged =
-        have.length !== lines.length ||
+        have.length !== o.lines.length ||
         have.some((h, i) => {
-          const l = lines[i]!;
+          const l = o.lines[i]!;
           return h.product !== l.product || h.category !== l.category || h.unit !== l.unit || !sameNumber(h.quantity, l.quantity, 3) || !sameNumber(h.unit_price, l.unitPrice, 4) || !sameNumber(h.amount, l.amount, 2);
         });
       if (linesChanged) {
         await this.trx.deleteFrom('order_lines').where('order_id', '=', existing.id).execute();
-        await this.insertLines(existing.id, lines);
+        await this.insertLines(existing.id, o.lines);
       }
     }
     if (Object.keys(changes).length > 0) await this.trx.updateTable('orders').set(changes as Record<string, never>).where('id', '=', existing.id).execute();
@@ -502,16 +561,15 @@ export class ImportWriter {
     else this.counts.orders.unchanged += 1;
   }
 
+  private lineValues(orderId: number, l: OrderLineFields): Insertable<OrderLinesTable> {
+    return {
+      order_id: orderId, product: l.product, category: l.category, quantity: round(l.quantity, 3), unit: l.unit,
+      unit_price: l.unitPrice === null ? null : round(l.unitPrice, 4), amount: l.amount === null ? null : round(l.amount, 2),
+    };
+  }
+
   private async insertLines(orderId: number, lines: readonly OrderLineFields[]): Promise<void> {
     if (lines.length === 0) return;
-    await this.trx
-      .insertInto('order_lines')
-      .values(
-        lines.map((l) => ({
-          order_id: orderId, product: l.product, category: l.category, quantity: round(l.quantity, 3), unit: l.unit,
-          unit_price: l.unitPrice === null ? null : round(l.unitPrice, 4), amount: l.amount === null ? null : round(l.amount, 2),
-        })),
-      )
-      .execute();
+    await this.trx.insertInto('order_lines').values(lines.map((l) => this.lineValues(orderId, l))).execute();
   }
 }

@@ -174,7 +174,7 @@ const CHANNEL_FIELDS: ReadonlyArray<readonly [FieldName, ChannelKind]> = [
 ];
 
 function contactOf(r: RowReader, entity: ImportEntity): ContactFields | undefined {
-  const emails = r.get('email', parseEmails) ?? [];
+  const emails = [...new Map((r.get('email', parseEmails) ?? []).map((e) => [e.toLowerCase(), e] as const)).values()];
   const channels: { kind: ChannelKind; value: string }[] = [];
   for (const [field, kind] of CHANNEL_FIELDS) for (const value of splitList(r.cell(field), /[;；\n]+/)) channels.push({ kind, value });
   const c: ContactFields = { emails, channels };
