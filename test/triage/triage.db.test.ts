@@ -126,7 +126,8 @@ describe(`triage on stored mail (${testBackend})`, () => {
     expect(board.rows.map((r) => r.dueAt.getTime())).toEqual([...board.rows.map((r) => r.dueAt.getTime())].sort((a, b) => a - b));
     expect(board.rows[0]).toMatchObject({ overdue: true, owner: 'Linda Wu', client: 'Barbecue Depot', tier: 'key', kind: 'phone', channel: 'phone' });
     expect(board.rows[0]!.minutesLeft).toBeLessThan(0);
-    expect(board.rows[0]!.clientLocalTime).toMatch(/^[A-Z][a-z]{2} \d{2}:\d{2}$/);
+    // 11:00 Wednesday in Shanghai is 19:00 Tuesday at the client in Los Angeles
+    expect(board.rows[0]).toMatchObject({ clientTimeZone: 'America/Los_Angeles', clientLocalTime: 'Tue 19:00' });
     expect(board.rows[0]!.explanation).toMatch(/-> phone within 1h/);
 
     // a logged call stops the phone target
@@ -154,6 +155,13 @@ describe(`triage on stored mail (${testBackend})`, () => {
     const complaintRow = report.find((r) => r.group === 'complaint')!;
     expect(complaintRow.answered).toBe(1);
     expect(complaintRow.medianHours).toBeGreaterThan(0);
+    expect(complaintRow.medianWorkingHours).toBeNull(); // no calendar given: wall-clock hours only
+    // with our calendar: working hours between the clock's start and the acknowledgement (a Saturday reply counts from the weekend's start)
+    const { calendar } = await loadTriageEnv(db, settings);
+    const inWorkingHours = await replyReport(db, clock, { from: new Date('2026-12-01T00:00:00Z'), to: new Date('2027-01-01T00:00:00Z') }, 'category', 'Asia/Shanghai', calendar);
+    const cw = inWorkingHours.find((r) => r.group === 'complaint')!;
+    expect(cw.medianWorkingHours).toBe(Math.round(calendar.workingHoursBetween(ack.started_at, ack.met_at!) * 10) / 10);
+    expect(cw.medianWorkingHours!).toBeLessThan(cw.medianHours!);
     const byOwner = await replyReport(db, clock, { from: new Date('2026-12-01T00:00:00Z'), to: new Date('2027-01-01T00:00:00Z') }, 'owner', 'Asia/Shanghai');
     expect(byOwner).toHaveLength(1);
     expect(byOwner[0]).toMatchObject({ group: 'Linda Wu', targets: 3 });

@@ -203,21 +203,26 @@ export const registerTriageCommands: RegisterCommands = (program, run) => {
     .option('--json', 'print JSON')
     .action((opts: { from: string; to: string; by?: string; json?: boolean }) =>
       run(async (ctx) => {
-        const zone = settingsOf(ctx).calendar.zone;
+        const settings = settingsOf(ctx);
+        const zone = settings.calendar.zone;
         const from = parseDay(opts.from, '--from', zone);
         const to = parseDay(opts.to, '--to', zone);
         if (to <= from) throw new AppError('INPUT_INVALID', `--to ${opts.to}: must be after --from ${opts.from}`);
         const by = (opts.by ?? 'all') as ReportGrouping;
         if (!['owner', 'tier', 'category', 'week', 'all'].includes(by)) throw new AppError('INPUT_INVALID', `--by "${opts.by}": use owner, tier, category or week`);
-        const rows = await replyReport(ctx.db, ctx.clock, { from, to }, by, zone);
+        const { calendar } = await loadTriageEnv(ctx.db, settings);
+        const rows = await replyReport(ctx.db, ctx.clock, { from, to }, by, zone, calendar);
         if (opts.json) {
           ctx.out(formatJson({ from: from.toISOString(), to: to.toISOString(), by, rows }));
           return;
         }
         ctx.out(
           formatTable(
-            rows.map((r) => ({ [by]: r.group, targets: r.targets, answered: r.answered, 'median h': r.medianHours ?? '-', 'p90 h': r.p90Hours ?? '-', 'met %': r.pctMet ?? '-' })),
-            [by, 'targets', 'answered', 'median h', 'p90 h', 'met %'],
+            rows.map((r) => ({
+              [by]: r.group, targets: r.targets, answered: r.answered, 'median working h': r.medianWorkingHours ?? '-', 'p90 working h': r.p90WorkingHours ?? '-',
+              'median h': r.medianHours ?? '-', 'p90 h': r.p90Hours ?? '-', 'met %': r.pctMet ?? '-',
+            })),
+            [by, 'targets', 'answered', 'median working h', 'p90 working h', 'median h', 'p90 h', 'met %'],
           ),
         );
       }),
