@@ -88,10 +88,13 @@ export async function syncAccount(db: Db, config: Pick<Config, 'secretKey' | 'se
     client = await connectWithRetry(target, settings, options.logger, sleep);
   } catch (e) {
     const err = e instanceof AppError ? e : translateImapError(e, target);
+    options.logger?.warn({ account: account.name, code: err.code, err: err.message }, 'account sync failed');
     for (const f of knownFolders) await recordFolderError(db, f.id, err.message, clock.now());
+    await db.kysely.updateTable('mail_accounts').set({ last_error: err.message.slice(0, 1000), last_error_at: clock.now() }).where('id', '=', accountId).execute();
     return { accountId, account: account.name, ok: false, folders: [], error: err.message, code: err.code };
   }
   const reports: FolderReport[] = [];
+  await db.kysely.updateTable('mail_accounts').set({ last_sync_at: clock.now(), last_error: null }).where('id', '=', accountId).execute();
   try {
     const listed = await client.list();
     const picked = pickFolders(listed, account.sync_folders);

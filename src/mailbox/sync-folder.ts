@@ -60,8 +60,9 @@ export interface FolderSyncResult {
 
 const num = (v: bigint | number | undefined | null): number | null => (v === undefined || v === null ? null : Number(v));
 
+/** The message's flags, without \Recent (it belongs to one IMAP session, not to the message). */
 function flagList(flags: Set<string> | undefined): string[] {
-  return flags ? [...flags].sort() : [];
+  return flags ? [...flags].filter((f) => f !== '\\Recent').sort() : [];
 }
 
 /** Compresses sorted-or-not UIDs to an IMAP sequence set. */
@@ -132,6 +133,11 @@ export async function syncFolder(ctx: FolderSyncContext, folderId: number): Prom
   try {
     const box = client.mailbox === false ? null : client.mailbox;
     const exists = box?.exists ?? serverCount;
+    // The cursor saved at the end is what the server said at SELECT, copied now: imapflow
+    // raises the live mailbox's highestModseq on every unsolicited FETCH, and a flag change
+    // made by another session during this run must still be seen by the next CHANGEDSINCE.
+    const selectedNext = num(box?.uidNext);
+    const selectedModseq = box && 'highestModseq' in box ? num(box.highestModseq) : null;
     const start = folder.uidNext ?? 1;
     let serverUids: number[] = [];
     if (exists > 0) {
@@ -148,11 +154,14 @@ export async function syncFolder(ctx: FolderSyncContext, folderId: number): Prom
     const chunks: number[][] = [];
     for (let i = 0; i < todo.length; i += settings.batchSize) chunks.push(todo.slice(i, i + settings.batchSize));
     const load = async (chunk: number[]): Promise<StoreItem[]> => {
-      const sizes = await client.fetchAll(uidSet(chunk), { uid: true, size: true }, { uid: true });
+      // A FETCH answer can carry unsolicited FETCH responses for other messages (flags another
+      // session changed meanwhile): only the UIDs asked for, with the part asked for, are ours.
+      const asked = new Set(chunk);
+      const sizes = (await client.fetchAll(uidSet(chunk), { uid: true, size: true }, { uid: true })).filter((m) => asked.has(m.uid) && m.size !== undefined);
       const big = new Set(sizes.filter((m) => (m.size ?? 0) > settings.maxMessageBytes).map((m) => m.uid));
-      const small = sizes.map((m) => m.uid).filter((u) => !big.has(u));
-      const rows = small.length === 0 ? [] : await client.fetchAll(uidSet(small), { uid: true, flags: true, internalDate: true, source: true, ...(gmail ? { threadId: true, emailId: true } : {}) }, { uid: true });
-      const bigRows = big.size === 0 ? [] : await client.fetchAll(uidSet([...big]), { uid: true, flags: true, internalDate: true, headers: true, size: true }, { uid: true });
+      const small = new Set([...new Set(sizes.map((m) => m.uid))].filter((u) => !big.has(u)));
+      const rows = small.size === 0 ? [] : dedupeUid((await client.fetchAll(uidSet([...small]), { uid: true, flags: true, internalDate: true, source: true, ...(gmail ? { threadId: true, emailId: true } : {}) }, { uid: true })).filter((m) => small.has(m.uid) && m.source !== undefined));
+      const bigRows = big.size === 0 ? [] : dedupeUid((await client.fetchAll(uidSet([...big]), { uid: true, flags: true, internalDate: true, headers: true, size: true }, { uid: true })).filter((m) => big.has(m.uid) && m.headers !== undefined));
       const items: StoreItem[] = await Promise.all(
         rows.map(async (m) => {
           const internalDate = m.internalDate ? new Date(m.internalDate) : null;
@@ -214,8 +223,8 @@ export async function syncFolder(ctx: FolderSyncContext, folderId: number): Prom
     }
 
     // the cursor moves only now: everything below uidNext is stored
-    const finalNext = box?.uidNext ?? uidNext;
-    const finalModseq = box && 'highestModseq' in box && box.highestModseq !== undefined ? num(box.highestModseq) : modseq;
+    const finalNext = selectedNext ?? uidNext;
+    const finalModseq = selectedModseq ?? modseq;
     await sql`UPDATE mail_folders SET
         uid_next = ${finalNext}, highest_modseq = ${finalModseq}, uid_validity = ${uidValidity},
         message_count = (SELECT count(*) FROM message_placements WHERE folder_id = ${folderId}),
@@ -226,6 +235,11 @@ export async function syncFolder(ctx: FolderSyncContext, folderId: number): Prom
   } finally {
     lock.release();
   }
+}
+
+/** The last answer per UID (a message can be answered twice when its flags changed meanwhile). */
+function dedupeUid<T extends { uid: number }>(rows: T[]): T[] {
+  return [...new Map(rows.map((r) => [r.uid, r])).values()];
 }
 
 async function updateFlags(db: Db, folderId: number, rows: ReadonlyArray<{ uid: number; flags: string[]; modseq: number | null }>): Promise<number> {

@@ -15,7 +15,18 @@ export interface FolderStatus {
   readonly lastErrorAt: Date | null;
 }
 
+export interface AccountStatus {
+  readonly account: string;
+  /** The last run that logged in. */
+  readonly lastSyncAt: Date | null;
+  /** An account-level fault of the last run (connect, TLS, login), null once a run logs in. */
+  readonly lastError: string | null;
+  readonly lastErrorAt: Date | null;
+  readonly folders: number;
+}
+
 export interface SyncStatus {
+  readonly accounts: AccountStatus[];
   readonly folders: FolderStatus[];
   /** Messages stored raw because they could not be parsed (newest first, at most 50). */
   readonly parseErrors: Array<{ id: number; messageId: string; subject: string | null; error: string; at: Date }>;
@@ -30,6 +41,12 @@ export async function syncStatus(db: Db, clock: Clock): Promise<SyncStatus> {
     .orderBy('mail_accounts.name')
     .orderBy('mail_folders.id')
     .execute();
+  const accounts = await db.kysely
+    .selectFrom('mail_accounts')
+    .select(['name', 'last_sync_at', 'last_error', 'last_error_at'])
+    .where('imap_host', 'is not', null)
+    .orderBy('name')
+    .execute();
   const now = clock.now().getTime();
   const errors = await db.kysely
     .selectFrom('messages')
@@ -40,6 +57,7 @@ export async function syncStatus(db: Db, clock: Clock): Promise<SyncStatus> {
     .execute();
   const count = await db.kysely.selectFrom('messages').select(sql<number>`count(*)::int`.as('n')).where('parse_error', 'is not', null).executeTakeFirstOrThrow();
   return {
+    accounts: accounts.map((a) => ({ account: a.name, lastSyncAt: a.last_sync_at, lastError: a.last_error, lastErrorAt: a.last_error_at, folders: rows.filter((r) => r.account === a.name).length })),
     folders: rows.map((r) => ({
       account: r.account,
       folder: r.path,

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { addAccount } from '../../src/mailbox/accounts.ts';
 import { useTestDb, testBackend } from '../support/test-db.ts';
-import { dovecotAvailable, startDovecot, type Dovecot } from './support/dovecot.ts';
+import { skipWithoutDovecot, startDovecot, type Dovecot } from './support/dovecot.ts';
 import { eml } from './support/eml.ts';
 
 const KEY = 'c'.repeat(64);
@@ -29,7 +29,7 @@ function runSync(env: NodeJS.ProcessEnv): { done: Promise<number>; kill(): void 
   };
 }
 
-describe.skipIf(!dovecotAvailable)(`sync killed mid-batch and resumed, on ${testBackend}`, () => {
+describe.skipIf(skipWithoutDovecot(`sync kill -9 (${testBackend})`))(`sync killed mid-batch and resumed, on ${testBackend}`, () => {
   const t = useTestDb();
   let d: Dovecot;
   beforeAll(async () => {

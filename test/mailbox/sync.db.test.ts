@@ -6,7 +6,7 @@ import { parseSyncSettings } from '../../src/mailbox/sync-settings.ts';
 import { syncStatus } from '../../src/mailbox/sync-status.ts';
 import { ManualClock, systemClock } from '../../src/shared/clock.ts';
 import { useTestDb, testBackend } from '../support/test-db.ts';
-import { dovecotAvailable, startDovecot, type Dovecot } from './support/dovecot.ts';
+import { skipWithoutDovecot, startDovecot, type Dovecot } from './support/dovecot.ts';
 import { openClient } from './support/imap-helpers.ts';
 import { eml } from './support/eml.ts';
 
@@ -22,7 +22,7 @@ function newUser(): { user: string; password: string } {
   return { user: `rep${++users}`, password: `pw-${users}-secret` };
 }
 
-describe.skipIf(!dovecotAvailable)(`IMAP sync against Dovecot on ${testBackend}`, { timeout: 120_000 }, () => {
+describe.skipIf(skipWithoutDovecot(`IMAP sync (${testBackend})`))(`IMAP sync against Dovecot on ${testBackend}`, { timeout: 120_000 }, () => {
   const t = useTestDb();
   let d: Dovecot;
   const accounts = Array.from({ length: 12 }, newUser);
@@ -121,9 +121,12 @@ describe.skipIf(!dovecotAvailable)(`IMAP sync against Dovecot on ${testBackend}`
     for (let i = 0; i < 40; i++) d.deliver(u.user, 'INBOX', eml({ from: 'x@gamma.de', to: `${u.user}@maker.cn`, subject: `Msg ${i}`, messageId: `r${i}@gamma.de` }));
     const id = await account(u);
     let restarted = false;
+    let backoffs = 0;
     const r = await syncAccount(t.db, config, id, {
       settings: pooled,
-      sleep: noSleep,
+      sleep: async () => {
+        backoffs++;
+      },
       afterBatch: async (n) => {
         if (!restarted && n >= 7) {
           restarted = true;
@@ -132,6 +135,7 @@ describe.skipIf(!dovecotAvailable)(`IMAP sync against Dovecot on ${testBackend}`
       },
     });
     expect(restarted).toBe(true);
+    expect(backoffs).toBeGreaterThanOrEqual(1); // the restart really dropped the session
     expect(r.folders.find((f) => f.path === 'INBOX')?.ok).toBe(true);
     expect(await count('messages')).toBe(40);
     expect(await count('message_placements')).toBe(40);

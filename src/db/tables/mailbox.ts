@@ -45,6 +45,11 @@ export interface MailAccountsTable {
   sync_folders: TextArray;
   enabled: WithDefault<boolean>;
   created_at: TimestampDefault;
+  /** The last sync run that logged in (migration 0102). */
+  last_sync_at: Timestamp | null;
+  /** An account-level fault (connect, TLS, login) of the last run, never the secret. */
+  last_error: string | null;
+  last_error_at: Timestamp | null;
 }
 
 export interface MailFoldersTable {
