@@ -167,3 +167,28 @@ export async function linkThreadManually(db: Db, threadId: number, clientId: num
   });
   return { rememberedDomains: remembered, candidateDomains };
 }
+
+export interface ClientConversation extends ThreadSummary {
+  /** The newest message of the thread: who wrote it, which way, and its newest part (quotes cut). */
+  readonly last: { readonly at: Date | null; readonly direction: string; readonly from: string | null; readonly snippet: string | null } | null;
+}
+
+/** A client's conversation timeline for `rapport clients show`: its threads, newest first, each with its newest message. */
+export async function clientConversations(db: Db, clientId: number, options: { limit?: number } = {}): Promise<ClientConversation[]> {
+  const threads = await listThreads(db, { clientId, limit: options.limit ?? 20 });
+  if (threads.length === 0) return [];
+  const last = await db.kysely
+    .selectFrom('messages')
+    .select(['thread_id', 'sent_at', 'direction', 'from_address', 'newest_part'])
+    .distinctOn('thread_id')
+    .where('thread_id', 'in', threads.map((t) => t.id))
+    .orderBy('thread_id')
+    .orderBy('sent_at', 'desc')
+    .orderBy('id', 'desc')
+    .execute();
+  const byThread = new Map(last.map((m) => [m.thread_id, m]));
+  return threads.map((t) => {
+    const m = byThread.get(t.id);
+    return { ...t, last: m ? { at: m.sent_at, direction: m.direction, from: m.from_address, snippet: m.newest_part ? m.newest_part.replace(/\s+/g, ' ').trim().slice(0, 160) : null } : null };
+  });
+}

@@ -1,3 +1,5 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildProgram } from '../../src/cli/program.ts';
@@ -6,6 +8,7 @@ import type { Config } from '../../src/config/config.ts';
 import { silentLogger } from '../../src/shared/logger.ts';
 import { ManualClock } from '../../src/shared/clock.ts';
 import { useTestDb, testBackend } from '../support/test-db.ts';
+import { eml } from './support/eml.ts';
 
 const KEY = 'e'.repeat(64);
 
@@ -73,7 +76,20 @@ describe(`mailbox CLI on ${testBackend}`, { timeout: 120_000 }, () => {
     const show = await cli(['threads', 'show', id]);
     expect(show).toContain('client: ACME Trading (manual');
     expect(show).toContain('OK, we accept the price.');
-    expect(JSON.parse(await cli(['sync', 'status', '--json']))).toMatchObject({ folders: [], parseErrorCount: 0 });
+    // clients show: the conversation timeline, newest first, in text and JSON
+    const later = path.join(mkdtempSync(path.join(os.tmpdir(), 'rapport-cli-')), 'shipping.eml');
+    writeFileSync(later, eml({ from: 'Wang Li <wang@acme.com>', to: 'sales@maker.cn', subject: 'Shipping date', messageId: 'ship@acme.com', date: '2026-03-05T08:00:00Z', body: 'When does it ship?\n\n> old quote' }));
+    await cli(['import', 'mail', later]);
+    const shown = JSON.parse(await cli(['clients', 'show', String(c.id), '--json'])) as { conversations: Array<{ subject: string; lastMessageAt: string; linkReason: string; last: { direction: string; from: string; snippet: string } }> };
+    expect(shown.conversations.map((x) => x.subject)).toEqual(['Shipping date', 'AW: Angebot', 'RE: Quote for bolts']);
+    expect(shown.conversations[0]).toMatchObject({ linkReason: 'client domain', last: { direction: 'inbound', from: 'wang@acme.com', snippet: 'When does it ship?' } });
+    const times = shown.conversations.map((x) => Date.parse(x.lastMessageAt));
+    expect([...times].sort((a, b) => b - a)).toEqual(times);
+    const text = await cli(['clients', 'show', String(c.id)]);
+    expect(text).toContain('conversations (newest first):');
+    expect(text.indexOf('Shipping date')).toBeLessThan(text.indexOf('Quote for bolts'));
+    expect(text).toMatch(/last from wang@acme\.com: When does it ship\?/);
+    expect(JSON.parse(await cli(['sync', 'status', '--json']))).toMatchObject({ accounts: [], folders: [], parseErrorCount: 0 });
     await expect(cli(['import', 'mail', '/nope/x.mbox'])).rejects.toThrow('/nope/x.mbox: cannot be read');
     await expect(cli(['threads', 'show', '999999'])).rejects.toThrow('thread 999999: no such thread');
   });

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { RegisterCommands, AppContext } from '../context.ts';
+import { clientConversations } from '../../mailbox/threads-query.ts';
 import { formatJson, formatTable } from '../output.ts';
 import {
   addClient, addContact, addInquiry, addOrder, deleteClient, deleteContact, editClient, editContact, listClients, listContacts,
@@ -140,9 +141,10 @@ export const registerClientsCommands: RegisterCommands = (program, run) => {
       });
       print(ctx, Boolean(o.json), rows, () => formatTable(rows, ['id', 'name', 'country', 'owner', 'status', 'contacts', 'orders', 'segments']));
     }));
-  clients.command('show <id>').description('a client with contacts, orders, inquiries, touchpoints and segments').option('--json', 'print JSON')
+  clients.command('show <id>').description('a client with contacts, orders, inquiries, touchpoints, segments and its mail conversations (newest first)').option('--json', 'print JSON')
     .action((id: string, o: Opts) => run(async (ctx) => {
-      const c = await showClient(ctx.db, parseId(id, 'client'));
+      const base = await showClient(ctx.db, parseId(id, 'client'));
+      const c = { ...base, conversations: await clientConversations(ctx.db, base.id) };
       print(ctx, Boolean(o.json), c, () => [
         `${c.name} (#${c.id})  ${c.country ?? '--'}  ${c.time_zone ?? ''}  owner: ${c.owner ?? '--'}  status: ${c.status}`,
         c.tags.length ? `tags: ${c.tags.join(', ')}` : '',
@@ -151,6 +153,7 @@ export const registerClientsCommands: RegisterCommands = (program, run) => {
         '', 'contacts:', c.contacts.length ? formatTable(c.contacts, ['id', 'name', 'department', 'relationship_level', 'emails']) : '  (none)',
         '', 'orders:', c.orders.length ? formatTable(c.orders.slice(0, 20), ['id', 'order_no', 'ordered_on', 'status', 'amount', 'currency']) : '  (none)',
         '', 'touchpoints:', ...c.touchpoints.slice(0, 10).map((t) => `  ${t.occurred_at.toISOString().slice(0, 16)} ${t.kind} ${t.summary ?? t.gift ?? ''}`),
+        '', 'conversations (newest first):', ...(c.conversations.length ? c.conversations.map((t) => `  ${t.lastMessageAt?.toISOString().slice(0, 16).replace('T', ' ') ?? '--'}  thread ${t.id}  ${t.subject}  (${t.messages} msgs, ${t.linkReason ?? ''})${t.last ? `\n      last ${t.last.direction === 'outbound' ? 'sent by us' : `from ${t.last.from ?? '?'}`}: ${t.last.snippet ?? ''}` : ''}`) : ['  (none)']),
       ].filter((l) => l !== '').join('\n'));
     }));
   clientOptions(clients.command('edit <id>').description('change a client').option('--name <name>'))

@@ -222,7 +222,10 @@ export const registerMailboxCommands: RegisterCommands = (program, run) => {
           ctx.out(formatJson(s));
           return;
         }
-        ctx.out(formatTable(s.folders.map((f) => ({ ...f, lag: f.lagSeconds === null ? 'never' : `${f.lagSeconds}s`, error: f.lastError ?? '' })), ['account', 'folder', 'role', 'messages', 'serverCount', 'lastSuccessAt', 'lag', 'error']));
+        // an account whose last run could not log in gets a row of its own (it may have no folder yet)
+        const accountRows = s.accounts.filter((a) => a.lastError).map((a) => ({ account: a.account, folder: '(account)', role: '', messages: '', serverCount: '', lastSuccessAt: a.lastSyncAt ?? '', lag: '', error: a.lastError ?? '' }));
+        const folderRows = s.folders.map((f) => ({ ...f, lag: f.lagSeconds === null ? 'never' : `${f.lagSeconds}s`, error: f.lastError ?? '' }));
+        ctx.out(formatTable([...accountRows, ...folderRows], ['account', 'folder', 'role', 'messages', 'serverCount', 'lastSuccessAt', 'lag', 'error']));
         ctx.out(`messages stored raw (could not be parsed): ${s.parseErrorCount}`);
         for (const e of s.parseErrors.slice(0, 10)) ctx.out(`  #${e.id} ${e.messageId}: ${e.error}`);
       }),
