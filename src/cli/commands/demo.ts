@@ -6,6 +6,9 @@ import { importSpreadsheet } from '../../clients/import/index.ts';
 import { refreshSegments, computeSegments } from '../../clients/segments.ts';
 import { parseSegmentSettings } from '../../clients/segment-settings.ts';
 import { formatImportReport } from './import-export.ts';
+import { randomBytes } from 'node:crypto';
+import { addAccount, listAccounts } from '../../mailbox/index.ts';
+import { ensureOwner } from '../../clients/client-book.ts';
 
 /** The sample data shipped in examples/. */
 export const EXAMPLES_DIR = fileURLToPath(new URL('../../../examples', import.meta.url));
@@ -49,6 +52,43 @@ export const registerDemoCommands: RegisterCommands = (program, run) => {
           for (const seg of ['dormant', 'order-anomaly', 'narrow', 'tier:key'] as const) {
             for (const r of rows.filter((x) => x.segment === seg).slice(0, 3)) ctx.out(`  ${seg.padEnd(14)} ${names.get(r.clientId) ?? r.clientId}: ${r.reason}`);
           }
+        });
+        // The rest runs the real subcommands, on this same database and clock.
+        const { buildProgram } = await import('../program.ts');
+        // No SMTP password is stored in the demo; a throwaway key signs its unsubscribe links when none is configured.
+        const secretKey = ctx.config.secretKey ?? randomBytes(32).toString('base64');
+        // Two weeks ahead, so the demo shows next month's card as well as this week's holidays.
+        const campaigns = { horizonDays: 14, ...(ctx.config.sections['campaigns'] as object | undefined) };
+        const sections = { ...ctx.config.sections, campaigns };
+        const demoCtx: AppContext = { ...ctx, config: { ...ctx.config, secretKey, sections, campaignsDir: path.join(EXAMPLES_DIR, 'campaigns') } };
+        const sub = async (args: string[]): Promise<void> => {
+          ctx.out(`$ rapport ${args.join(' ')}`);
+          await buildProgram((fn) => fn(demoCtx)).parseAsync(args, { from: 'user' });
+        };
+        await step(ctx, 'mailboxes: two sales reps, and sample mail imported as if synced (threaded and linked to clients)', async () => {
+          const have = new Set((await listAccounts(ctx.db)).map((a) => a.name));
+          for (const [name, email, owner] of [['lily', 'lily.wang@rapport-demo.example', 'Lily Wang'], ['tom', 'tom.li@rapport-demo.example', 'Tom Li']] as const) {
+            if (!have.has(name)) await addAccount(ctx.db, ctx.config, { name, email, ownerId: await ensureOwner(ctx.db, owner), savesSent: true });
+          }
+          await sub(['import', 'mail', path.join(EXAMPLES_DIR, 'mail')]);
+          await sub(['threads', 'list']);
+        });
+        await step(ctx, 'triage: every inbound inquiry scored, its reply-time target set, our replies found', async () => {
+          await sub(['triage', 'run']);
+          await sub(['board']);
+        });
+        await step(ctx, 'templates: a monthly card for a client, in its language', async () => {
+          const first = await ctx.db.kysely.selectFrom('clients').select('id').orderBy('id').executeTakeFirst();
+          const out = path.join(path.dirname(ctx.config.dataDir), 'preview');
+          if (first) await sub(['templates', 'preview', 'monthly-card', '--client', String(first.id), '--out', out]);
+        });
+        await step(ctx, 'campaigns: plan the next days from examples/campaigns (who gets what, when, from which account, and why not)', async () => {
+          await sub(['campaigns', 'validate']);
+          await sub(['campaigns', 'plan', '--limit', '25']);
+        });
+        await step(ctx, 'sending: what is due now, rendered and throttled without sending (no SMTP server in the demo)', async () => {
+          await sub(['send', 'run', '--once', '--dry-run']);
+          await sub(['outbox', 'list', '--limit', '10']);
         });
       }),
     );
