@@ -5,7 +5,7 @@ import { formatJson, formatTable } from '../output.ts';
 import { AppError } from '../../shared/app-error.ts';
 import { findAccount, getAccountCredentials } from '../../mailbox/index.ts';
 import { accountTarget } from '../../mailbox/imap-connect.ts';
-import { loadTemplateLibrary } from '../../templates/index.ts';
+import { loadTemplateLibrary, type TemplateLibrary } from '../../templates/index.ts';
 import {
   accountSendStatus, cancelOutbox, enqueueMail, imapRawLoader, listOutbox, OUTBOX_STATES, parseOutboundSettings, pauseAccount, processBatch, processBounces,
   resumeAccount, retryOutbox, runSender, sentCopy, showOutbox, SmtpTransports, unsubscribeKey, type BatchReport, type BounceResult, type OutboundSettings, type SenderDeps,
@@ -22,7 +22,7 @@ function ids(list: string[]): number[] {
 }
 
 /** Everything the sender needs, from the command's context; close() ends its SMTP pools and IMAP connections. */
-async function senderDeps(ctx: AppContext, settings: OutboundSettings, withTemplates: boolean): Promise<SenderDeps & { close(): Promise<void> }> {
+async function senderDeps(ctx: AppContext, settings: OutboundSettings, withTemplates: boolean): Promise<SenderDeps & { library: TemplateLibrary | null; close(): Promise<void> }> {
   if (!ctx.config.secretKey) throw new AppError('SECRET_KEY_MISSING', 'RAPPORT_SECRET_KEY: needed to sign unsubscribe links and read SMTP passwords');
   const transports = new SmtpTransports(ctx.db, {
     settings,
@@ -38,6 +38,7 @@ async function senderDeps(ctx: AppContext, settings: OutboundSettings, withTempl
     clock: ctx.clock,
     transports,
     renderer,
+    library: renderer,
     logger: ctx.logger,
     afterSent: copy.afterSent,
     loadRaw: raw.loadRaw,
@@ -175,7 +176,7 @@ export const registerOutboundCommands: RegisterCommands = (program, run) => {
       run(async (ctx) => {
         const settings = parseOutboundSettings(ctx.config.sections.outbound);
         const accountId = await findAccount(ctx.db, opts.account);
-        let data: Record<string, unknown> = {};
+        let data: Record<string, unknown> | null = null;
         if (opts.data) {
           try {
             data = JSON.parse(readFileSync(opts.data, 'utf8')) as Record<string, unknown>;
@@ -185,11 +186,15 @@ export const registerOutboundCommands: RegisterCommands = (program, run) => {
         }
         const deps = await senderDeps(ctx, settings, true);
         try {
-          if (!deps.renderer?.render || !(deps.renderer as { has?: (n: string) => boolean }).has?.(opts.template)) {
+          const library = deps.library;
+          if (!library?.has(opts.template)) {
             throw new AppError('TEMPLATE_NOT_FOUND', `--template ${opts.template}: no such template in ${ctx.config.templatesDir}`);
           }
+          const locale = opts.locale ?? 'en';
+          // Without --data, the template's own sample (what `templates preview` shows).
+          data ??= library.sampleData(opts.template, library.resolveLocale(opts.template, locale) ?? locale);
           const key = `test:${randomUUID()}`;
-          await enqueueMail(ctx.db, [{ idempotencyKey: key, accountId, toAddress: opts.to, kind: 'transactional', template: opts.template, locale: opts.locale ?? 'en', data }], { clock: ctx.clock });
+          await enqueueMail(ctx.db, [{ idempotencyKey: key, accountId, toAddress: opts.to, kind: 'transactional', template: opts.template, locale, data }], { clock: ctx.clock });
           const row = await ctx.db.kysely.selectFrom('outbox').select('id').where('idempotency_key', '=', key).executeTakeFirstOrThrow();
           const report = await processBatch(deps, { onlyIds: [row.id], bypassBudgets: true, dryRun: opts.dryRun === true });
           if (opts.dryRun) await cancelOutbox(ctx.db, [row.id], ctx.clock);

@@ -1,0 +1,64 @@
+import { sql } from 'kysely';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/config.ts';
+import { importMessage } from '../../src/mailbox/index.ts';
+import { enqueueMail } from '../../src/outbound/index.ts';
+import { runCli } from '../support/cli.ts';
+import { testBackend, useTestDb } from '../support/test-db.ts';
+import { dsnFixture } from './dsn-fixtures.ts';
+import { addTestAccount } from './helpers.ts';
+import { startSink } from './smtp-sink.ts';
+
+describe(`rapport send (CLI) on ${testBackend}`, () => {
+  const t = useTestDb();
+  const base = loadConfig({});
+  const config = (outbound: Record<string, unknown> = {}) => ({ ...base, secretKey: 'k'.repeat(44), sections: { ...base.sections, outbound: { publicUrl: 'https://rapport.example.com', ...outbound } } });
+
+  it('send test sends one rendered template now; --dry-run renders and sends nothing; bad input is one line', async () => {
+    const sink = await startSink();
+    try {
+      await addTestAccount(t.db, { name: 'sales', email: 'sales@maker.cn', smtpPort: sink.port, savesSent: true });
+      const dry = await runCli(t.db, ['send', 'test', '--account', 'sales', '--to', 'me@maker.cn', '--template', 'order-status', '--dry-run'], { extra: { config: config() } });
+      expect(dry.error).toBeUndefined();
+      expect(dry.out).toMatch(/^\d+\twould-send\tme@maker\.cn$/);
+      expect(sink.mails).toHaveLength(0);
+
+      const res = await runCli(t.db, ['send', 'test', '--account', 'sales', '--to', 'me@maker.cn', '--template', 'order-status', '--json'], { extra: { config: config() } });
+      expect(res.error).toBeUndefined();
+      const report = res.json<{ mails: Array<{ outcome: string; toAddress: string }> }>();
+      expect(report.mails).toEqual([expect.objectContaining({ outcome: 'sent', toAddress: 'me@maker.cn' })]);
+      expect(sink.mails).toHaveLength(1);
+      expect(sink.mails[0]!.raw.toString()).toMatch(/^Subject: /m);
+      const rows = await t.db.kysely.selectFrom('outbox').select(['state', 'kind']).orderBy('id').execute();
+      expect(rows).toEqual([{ state: 'cancelled', kind: 'transactional' }, { state: 'sent', kind: 'transactional' }]);
+
+      const bad = await runCli(t.db, ['send', 'test', '--account', 'sales', '--to', 'me@maker.cn', '--template', 'no-such-template'], { extra: { config: config() } });
+      expect(bad.error).toMatch(/^--template no-such-template: no such template in /);
+      const noAcct = await runCli(t.db, ['send', 'test', '--account', 'nobody', '--to', 'me@maker.cn', '--template', 'order-status'], { extra: { config: config() } });
+      expect(noAcct.error).toMatch(/nobody/);
+      expect(sink.mails).toHaveLength(1);
+    } finally {
+      await sink.close();
+    }
+  }, 60_000);
+
+  it('send run --once --dry-run changes nothing; send bounces reads new reports once; outbox list shows the bounce', async () => {
+    const acct = await addTestAccount(t.db, { name: 'sales', email: 'sales@maker.cn', smtpPort: 1 });
+    await enqueueMail(t.db, [{ idempotencyKey: 'w', accountId: acct.id, toAddress: 'wang@acme-gone.com', kind: 'personal', subject: 'Hello', textBody: 'Hi' }]);
+    const dry = await runCli(t.db, ['send', 'run', '--once', '--dry-run'], { extra: { config: config({ throttles: false }) } });
+    expect(dry.error).toBeUndefined();
+    expect(dry.out).toMatch(/\twould-send\twang@acme-gone\.com\n.*dry run: nothing sent$/s);
+    expect((await t.db.kysely.selectFrom('outbox').select('state').executeTakeFirstOrThrow()).state).toBe('planned');
+
+    await sql`UPDATE outbox SET state = 'sent', sent_at = '2026-11-01T00:00:00Z'`.execute(t.db.kysely);
+    const inbox = await sql<{ id: number }>`INSERT INTO mail_folders (account_id, path, role) VALUES (${acct.id}, 'INBOX', 'inbox') RETURNING id`.execute(t.db.kysely);
+    await importMessage(t.db, dsnFixture('postfix-user-unknown', 'whatever@maker.cn'), { accountId: acct.id, folderId: Number(inbox.rows[0]!.id), uid: 1 });
+    const first = await runCli(t.db, ['send', 'bounces', '--no-fetch'], { extra: { config: config() } });
+    expect(first.error).toBeUndefined();
+    expect(first.out).toBe('bounce reports: 1 read, 1 addresses suppressed, 0 mails blocked or failed, 0 delays, 0 not sent by Rapport');
+    const again = await runCli(t.db, ['send', 'bounces', '--no-fetch', '--json'], { extra: { config: config() } });
+    expect(again.json()).toMatchObject({ dsnMessages: 0, hard: 0 });
+    const list = await runCli(t.db, ['outbox', 'list', '--json'], { extra: { config: config() } });
+    expect(list.json<Array<{ state: string; reason: string }>>()[0]).toMatchObject({ state: 'sent', reason: expect.stringMatching(/^bounced: 5\.1\.1 550 5\.1\.1 <wang@acme-gone\.com>: Recipient address rejected/) });
+  }, 60_000);
+});
