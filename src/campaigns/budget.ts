@@ -52,11 +52,25 @@ export interface BudgetHistory {
   readonly contactId: number;
   readonly priority: Priority;
   readonly date: string;
+  /**
+   * Set for a campaign mail planned in an earlier run and not yet handed to the
+   * sender: a higher-priority mail planned later for the same day moves it.
+   */
+  readonly movable?: MovableMail | undefined;
+}
+
+/** What the budget needs to place a planned mail again. */
+export interface MovableMail {
+  readonly key: string;
+  readonly overBudget: 'defer' | 'drop';
+  readonly lastDate?: string | undefined;
+  readonly quiet: readonly QuietPeriod[];
+  readonly order: string;
 }
 
 export type BudgetDecision =
-  | { readonly key: string; readonly outcome: 'planned'; readonly date: string; readonly deferred: boolean; readonly reason: string }
-  | { readonly key: string; readonly outcome: 'dropped'; readonly reason: string; readonly until?: string };
+  | { readonly key: string; readonly outcome: 'planned'; readonly date: string; readonly deferred: boolean; readonly reason: string; readonly moved?: boolean }
+  | { readonly key: string; readonly outcome: 'dropped'; readonly reason: string; readonly until?: string; readonly moved?: boolean };
 
 type Rules = Pick<CampaignSettings, 'promotionGapDays' | 'maxPerContactPerDay'>;
 
@@ -80,10 +94,28 @@ function refusal(c: BudgetCandidate, date: string, taken: readonly BudgetHistory
   return undefined;
 }
 
+/** The first day every rule allows for a candidate (or why it is dropped), given what the contact already has. */
+function place(c: BudgetCandidate, taken: readonly BudgetHistory[], rules: Rules): BudgetDecision {
+  let date = c.date;
+  let first: string | undefined;
+  for (let i = 0; i < 400; i++) {
+    const r = refusal(c, date, taken, rules);
+    if (!r) break;
+    first ??= r.reason;
+    if (c.overBudget === 'drop') return { key: c.key, outcome: 'dropped', reason: r.reason, until: r.next };
+    date = r.next;
+    if (c.lastDate && date > c.lastDate) return { key: c.key, outcome: 'dropped', reason: `${r.reason}; no day left before ${c.lastDate}` };
+  }
+  return { key: c.key, outcome: 'planned', date, deferred: date !== c.date, reason: date !== c.date ? `deferred from ${c.date}: ${first ?? ''}` : '' };
+}
+
 /**
  * One budget per contact across all campaigns. Candidates are served in priority
  * order (personal, greeting, vip, promotion); a refused one is deferred to the
- * first day every rule allows, or dropped, per its campaign's rule. Pure and deterministic.
+ * first day every rule allows, or dropped, per its campaign's rule. A
+ * lower-priority mail planned in an earlier run (movable history) gives way to
+ * a higher-priority one on its day: it is placed again by the same rules and
+ * returned with `moved`. Pure and deterministic.
  */
 export function applyBudget(candidates: readonly BudgetCandidate[], history: readonly BudgetHistory[], rules: Rules): BudgetDecision[] {
   const byContact = new Map<number, BudgetHistory[]>();
@@ -96,29 +128,27 @@ export function applyBudget(candidates: readonly BudgetCandidate[], history: rea
   const out: BudgetDecision[] = [];
   for (const c of sorted) {
     const taken = byContact.get(c.contactId) ?? [];
-    let date = c.date;
-    let first: string | undefined;
-    let decided: BudgetDecision | undefined;
-    for (let i = 0; i < 400; i++) {
-      const r = refusal(c, date, taken, rules);
-      if (!r) break;
-      first ??= r.reason;
-      if (c.overBudget === 'drop') {
-        decided = { key: c.key, outcome: 'dropped', reason: r.reason, until: r.next };
-        break;
-      }
-      date = r.next;
-      if (c.lastDate && date > c.lastDate) {
-        decided = { key: c.key, outcome: 'dropped', reason: `${r.reason}; no day left before ${c.lastDate}` };
-        break;
-      }
-    }
-    if (!decided) {
-      decided = { key: c.key, outcome: 'planned', date, deferred: date !== c.date, reason: date !== c.date ? `deferred from ${c.date}: ${first ?? ''}` : '' };
-      taken.push({ contactId: c.contactId, priority: c.priority, date });
-      byContact.set(c.contactId, taken);
-    }
+    byContact.set(c.contactId, taken);
+    const decided = place(c, taken, rules);
     out.push(decided);
+    if (decided.outcome !== 'planned') continue;
+    taken.push({ contactId: c.contactId, priority: c.priority, date: decided.date });
+    // Over the day's budget only through lower-priority mail of earlier runs: move the lowest of it.
+    for (let guard = 0; guard < 10; guard++) {
+      const onDay = taken.filter((h) => h.date === decided.date);
+      if (onDay.length <= rules.maxPerContactPerDay) break;
+      const victim = onDay.filter((h) => h.movable && PRIORITY_RANK[h.priority] > PRIORITY_RANK[c.priority])
+        .sort((a, b) => PRIORITY_RANK[b.priority] - PRIORITY_RANK[a.priority] || (a.movable!.key < b.movable!.key ? 1 : -1))[0];
+      if (!victim?.movable) break;
+      taken.splice(taken.indexOf(victim), 1);
+      const m = victim.movable;
+      const again = place({ key: m.key, contactId: c.contactId, priority: victim.priority, date: victim.date, lastDate: m.lastDate, overBudget: m.overBudget, quiet: m.quiet, order: m.order }, taken, rules);
+      const why = `a ${c.priority} mail takes ${victim.date}`;
+      out.push(again.outcome === 'planned'
+        ? { ...again, moved: true, deferred: true, reason: `moved from ${victim.date} to ${again.date}: ${why}` }
+        : { ...again, moved: true, reason: `${why}; ${again.reason}` });
+      if (again.outcome === 'planned') taken.push({ contactId: c.contactId, priority: victim.priority, date: again.date, movable: m });
+    }
   }
   return out;
 }

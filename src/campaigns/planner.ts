@@ -7,7 +7,7 @@ import { enqueueMail, type OutboxInsert } from '../outbound/index.ts';
 import { audienceQuery, type AudienceMember } from './audience-query.ts';
 import type { AudienceFilter } from './audience-schema.ts';
 import { applyBudget, quietPeriods, type BudgetCandidate, type BudgetHistory } from './budget.ts';
-import { campaignOverBudget, campaignPriority, type CampaignDefinition, type Priority } from './campaign-schema.ts';
+import { campaignOverBudget, campaignPriority, campaignSchema, type CampaignDefinition, type Priority } from './campaign-schema.ts';
 import { campaignMailKey } from './idempotency-key.ts';
 import { anniversaryOccurrences, holidayOccurrences, oneOffOccurrences, recurringOccurrences, type Occurrence } from './schedule.ts';
 import { addDays, endOfLocalDay, localSendSlot } from './send-time.ts';
@@ -64,6 +64,8 @@ export interface PlanResult {
   readonly enqueued: number;
   readonly lines: readonly PlanLine[];
   readonly sequences: { readonly enrolled: number; readonly stopped: number; readonly paused: number };
+  /** Mails of earlier runs moved to a later day (or dropped) for a higher-priority mail on their day. */
+  readonly moved: number;
 }
 
 interface CandidateRow extends AudienceMember {
@@ -381,14 +383,89 @@ function notAfterOf(p: Pending, date: string): Date | null {
   return p.priority === 'promotion' ? null : endOfLocalDay(addDays(date, 7), p.zone);
 }
 
-async function budgetHistory(q: Q, from: string, to: string, settings: CampaignSettings): Promise<BudgetHistory[]> {
-  const res = await sql<{ contact_id: number; priority: Priority; send_on: string }>`SELECT contact_id, priority, send_on::text AS send_on FROM campaign_decisions
-    WHERE outcome IN ('planned','deferred') AND send_on BETWEEN ${addDays(from, -settings.promotionGapDays - 1)}::date AND ${addDays(to, settings.promotionGapDays + 400)}::date
+/** A campaign mail of an earlier run that a higher-priority mail may still move (not yet handed to the sender). */
+interface MovableRow {
+  idempotency_key: string;
+  campaign_id: number;
+  occurrence: string;
+  contact_id: number;
+  client_id: number;
+  priority: Priority;
+  send_on: string;
+  time_zone: string | null;
+  not_after: Date | null;
+  to_address: string | null;
+  account_id: number | null;
+  template: string | null;
+  locale: string | null;
+  country: string | null;
+  region: string | null;
+  contact_name: string;
+  client_name: string;
+  definition: unknown;
+}
+
+async function budgetHistory(q: Q, from: string, to: string, settings: CampaignSettings, now: Date, contacts: ReadonlySet<number>, years: readonly number[]): Promise<{ history: BudgetHistory[]; movable: Map<string, MovableRow & { definition: CampaignDefinition }> }> {
+  const res = await sql<{ contact_id: number; priority: Priority; send_on: string; key: string | null; movable: boolean }>`SELECT d.contact_id, d.priority, d.send_on::text AS send_on, d.idempotency_key AS key,
+      (d.not_before > ${new Date(now.getTime() + 3_600_000)} AND (d.enqueued_at IS NULL OR EXISTS (SELECT 1 FROM outbox o WHERE o.idempotency_key = d.idempotency_key AND o.state = 'planned'))) AS movable
+    FROM campaign_decisions d
+    WHERE d.outcome IN ('planned','deferred') AND d.send_on BETWEEN ${addDays(from, -settings.promotionGapDays - 1)}::date AND ${addDays(to, settings.promotionGapDays + 400)}::date
     UNION ALL
-    SELECT contact_id, kind, (coalesce(sent_at, not_before) AT TIME ZONE 'UTC')::date::text FROM outbox
+    SELECT contact_id, kind, (coalesce(sent_at, not_before) AT TIME ZONE 'UTC')::date::text, NULL, false FROM outbox
     WHERE campaign_id IS NULL AND contact_id IS NOT NULL AND kind IN ('promotion','greeting','vip','personal') AND state IN ('planned','claimed','sent','uncertain')
       AND coalesce(sent_at, not_before) >= ${addDays(from, -settings.promotionGapDays - 1)}::date`.execute(q);
-  return res.rows.map((r) => ({ contactId: Number(r.contact_id), priority: r.priority, date: r.send_on }));
+  // Details of the movable mails of the contacts being planned (few: unsent mail of the coming days).
+  const keys = res.rows.filter((r) => r.movable && r.key && contacts.has(Number(r.contact_id))).map((r) => r.key!);
+  const movable = new Map<string, MovableRow & { definition: CampaignDefinition }>();
+  if (keys.length > 0) {
+    const rows = await sql<MovableRow>`SELECT d.idempotency_key, d.campaign_id, d.occurrence, d.contact_id, d.client_id, d.priority, d.send_on::text AS send_on, d.time_zone, d.not_after,
+        d.to_address, d.account_id, d.template, d.locale, c.country::text AS country, c.region, k.name AS contact_name, c.name AS client_name, cp.definition
+      FROM campaign_decisions d JOIN campaigns cp ON cp.id = d.campaign_id JOIN contacts k ON k.id = d.contact_id JOIN clients c ON c.id = d.client_id
+      WHERE d.idempotency_key = ANY(${sql.val(keys)}::text[])`.execute(q);
+    for (const r of rows.rows) {
+      const def = campaignSchema.safeParse(r.definition);
+      if (def.success) movable.set(r.idempotency_key, { ...r, definition: def.data });
+    }
+  }
+  const history = res.rows.map((r): BudgetHistory => {
+    const m = r.key ? movable.get(r.key) : undefined;
+    if (!m) return { contactId: Number(r.contact_id), priority: r.priority, date: r.send_on };
+    const zone = m.time_zone ?? 'UTC';
+    return {
+      contactId: Number(r.contact_id), priority: r.priority, date: r.send_on,
+      movable: {
+        key: m.idempotency_key, overBudget: campaignOverBudget(m.definition), lastDate: m.not_after ? localDate(new Date(new Date(m.not_after).getTime() - 1), zone) : undefined,
+        quiet: m.priority === 'promotion' ? quietPeriods(m.country, m.region, years, settings.quietHolidays) : [], order: m.definition.name,
+      },
+    };
+  });
+  return { history, movable };
+}
+
+/**
+ * Moves mail of earlier runs that gave way in the budget: the outbox row (only
+ * while still planned, so nothing already handed to the sender changes) and its decision.
+ */
+async function applyMoves(q: Q, moves: ReadonlyArray<{ key: string; outcome: 'deferred' | 'skipped'; reason: string; sendOn: string | null; notBefore: Date | null }>, runId: number | null, now: Date): Promise<void> {
+  const later = moves.filter((m) => m.outcome === 'deferred');
+  const dropped = moves.filter((m) => m.outcome === 'skipped');
+  const changed = new Set<string>();
+  if (later.length > 0) {
+    const r = await sql<{ idempotency_key: string }>`UPDATE outbox o SET not_before = u.not_before, updated_at = ${now}
+      FROM unnest(${sql.val(later.map((m) => m.key))}::text[], ${sql.val(later.map((m) => m.notBefore))}::timestamptz[]) AS u(key, not_before)
+      WHERE o.idempotency_key = u.key AND o.state = 'planned' AND (o.not_after IS NULL OR o.not_after >= u.not_before) RETURNING o.idempotency_key`.execute(q);
+    r.rows.forEach((x) => changed.add(x.idempotency_key));
+  }
+  if (dropped.length > 0) {
+    const r = await sql<{ idempotency_key: string }>`UPDATE outbox o SET state = 'cancelled', last_error = u.reason, updated_at = ${now}
+      FROM unnest(${sql.val(dropped.map((m) => m.key))}::text[], ${sql.val(dropped.map((m) => m.reason))}::text[]) AS u(key, reason)
+      WHERE o.idempotency_key = u.key AND o.state = 'planned' RETURNING o.idempotency_key`.execute(q);
+    r.rows.forEach((x) => changed.add(x.idempotency_key));
+  }
+  await sql`UPDATE campaign_decisions d SET outcome = u.outcome, reason = u.reason, send_on = u.send_on, not_before = u.not_before, run_id = ${runId}::bigint, updated_at = ${now}
+    FROM unnest(${sql.val(moves.map((m) => m.key))}::text[], ${sql.val(moves.map((m) => m.outcome))}::text[], ${sql.val(moves.map((m) => m.reason))}::text[],
+      ${sql.val(moves.map((m) => m.sendOn))}::date[], ${sql.val(moves.map((m) => m.notBefore))}::timestamptz[]) AS u(key, outcome, reason, send_on, not_before)
+    WHERE d.idempotency_key = u.key AND (d.enqueued_at IS NULL OR d.idempotency_key = ANY(${sql.val([...changed])}::text[]))`.execute(q);
 }
 
 async function insertDecisions(q: Q, rows: readonly DecisionRow[], runId: number | null, now: Date, batch: number): Promise<void> {
@@ -438,6 +515,7 @@ export async function planCampaigns(db: Db, options: PlanOptions): Promise<PlanR
   let deferred = 0;
   let skipped = 0;
   const seq = { enrolled: 0, stopped: 0, paused: 0 };
+  let moved = 0;
 
   const work = async (q: Q): Promise<number | null> => {
     if (!dryRun) await sql`SELECT pg_advisory_xact_lock(${PLANNER_LOCK})`.execute(q);
@@ -463,9 +541,33 @@ export async function planCampaigns(db: Db, options: PlanOptions): Promise<PlanR
       quiet: p.priority === 'promotion' ? quietPeriods(p.row.country, p.row.region, years, settings.quietHolidays) : [], order: p.campaign.name,
     }));
     trace('checks');
-    const history = ok.length > 0 ? await budgetHistory(q, from, to, settings) : [];
+    const { history, movable } = ok.length > 0 ? await budgetHistory(q, from, to, settings, now, new Set(ok.map((p) => p.row.contact_id)), years) : { history: [], movable: new Map() };
     trace(`history (${history.length})`);
     const verdicts = new Map(applyBudget(candidates, history, settings).map((d) => [d.key, d]));
+    // Mail of earlier runs that gives way to a higher-priority one on its day: placed again, or dropped per its campaign's rule.
+    const moves: Array<{ key: string; outcome: 'deferred' | 'skipped'; reason: string; sendOn: string | null; notBefore: Date | null }> = [];
+    for (const v of verdicts.values()) {
+      const m = v.moved ? movable.get(v.key) : undefined;
+      if (!m) continue;
+      const zone = m.time_zone ?? 'UTC';
+      let move: (typeof moves)[number];
+      if (v.outcome === 'planned') {
+        const slot = localSendSlot(v.date, zone, windowOf(m.definition, settings), 'later', Number(m.contact_id));
+        move = { key: v.key, outcome: 'deferred', reason: v.reason, sendOn: slot.localDate, notBefore: slot.notBefore.getTime() < now.getTime() ? now : slot.notBefore };
+      } else {
+        move = { key: v.key, outcome: 'skipped', reason: v.until ? `${v.reason} (dropped by the campaign's rule)` : v.reason, sendOn: null, notBefore: null };
+      }
+      moves.push(move);
+      if (options.collectLines !== false) {
+        lines.push({
+          campaign: m.definition.name, occurrence: m.occurrence, contactId: Number(m.contact_id), clientId: Number(m.client_id), contact: m.contact_name, client: m.client_name,
+          to: m.to_address, accountId: m.account_id === null ? null : Number(m.account_id), template: m.template, locale: m.locale, outcome: move.outcome, sendAt: move.notBefore,
+          localTime: move.notBefore ? DateTime.fromJSDate(move.notBefore, { zone }).toFormat("yyyy-LL-dd HH:mm ZZZZ '('z')'") : null, reason: move.reason,
+        });
+      }
+    }
+    moved = moves.length;
+    if (!dryRun && moves.length > 0) await applyMoves(q, moves, runId, now);
     trace('budget');
     const decisions: DecisionRow[] = [];
     const dataJson = new Map<string, Map<object, string>>();
@@ -532,7 +634,7 @@ export async function planCampaigns(db: Db, options: PlanOptions): Promise<PlanR
   trace(`enqueued ${enqueued}`);
   if (runId !== null) await db.kysely.updateTable('campaign_runs').set({ enqueued, finished_at: clock.now() }).where('id', '=', runId).execute();
   lines.sort((a, b) => a.campaign.localeCompare(b.campaign) || a.occurrence.localeCompare(b.occurrence) || a.clientId - b.clientId || a.contactId - b.contactId);
-  return { runId, from, to, planned, deferred, skipped, enqueued, lines, sequences: seq };
+  return { runId, from, to, planned, deferred, skipped, enqueued, lines, sequences: seq, moved };
 }
 
 interface PendingMail {

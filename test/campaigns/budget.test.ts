@@ -46,4 +46,22 @@ describe('one budget per contact', () => {
     const out = applyBudget([{ ...base, key: 'g', priority: 'greeting', date: '2027-01-05', lastDate: '2027-01-05' }], [{ contactId: 1, priority: 'personal', date: '2027-01-05' }], rules);
     expect(out[0]).toMatchObject({ outcome: 'dropped' });
   });
+  it('moves a movable lower-priority mail of an earlier run off the day, but never one already with the sender', () => {
+    const day = '2027-06-10';
+    const bday: BudgetCandidate = { ...base, key: 'bday', priority: 'personal', date: day, overBudget: 'drop' };
+    const promo = { contactId: 1, priority: 'promotion' as const, date: day, movable: { key: 'promo', overBudget: 'defer' as const, quiet: [], order: 'push' } };
+    const out = applyBudget([bday], [promo], rules);
+    expect(out).toEqual([
+      { key: 'bday', outcome: 'planned', date: day, deferred: false, reason: '' },
+      { key: 'promo', outcome: 'planned', date: '2027-06-11', deferred: true, moved: true, reason: 'moved from 2027-06-10 to 2027-06-11: a personal mail takes 2027-06-10' },
+    ]);
+    // A greeting with no day left before its last day is dropped instead.
+    const card = { contactId: 1, priority: 'greeting' as const, date: day, movable: { key: 'card', overBudget: 'defer' as const, lastDate: day, quiet: [], order: 'monthly' } };
+    expect(applyBudget([bday], [card], rules)[1]).toMatchObject({ key: 'card', outcome: 'dropped', moved: true });
+    // Sent or claimed mail (not movable) stays where it is; the personal mail still goes (it outranks it).
+    expect(applyBudget([bday], [{ contactId: 1, priority: 'promotion', date: day }], rules)).toEqual([{ key: 'bday', outcome: 'planned', date: day, deferred: false, reason: '' }]);
+    // A mail of the same or higher priority is never moved: the new one gives way.
+    const personal = { contactId: 1, priority: 'personal' as const, date: day, movable: { key: 'note', overBudget: 'defer' as const, quiet: [], order: 'a' } };
+    expect(applyBudget([bday], [personal], rules)).toEqual([{ key: 'bday', outcome: 'dropped', reason: 'day budget used (1 mail on 2027-06-10)', until: '2027-06-11' }]);
+  });
 });

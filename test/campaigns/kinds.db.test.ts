@@ -155,6 +155,50 @@ describe('campaign kinds end to end (outbox data renders with the real templates
     expect(kinds).toEqual(['greeting@2027-06-16', 'personal@2027-06-15', 'promotion@2027-06-18', 'vip@2027-06-17']);
   });
 
+  it('moves lower-priority mail planned in an earlier run off the day a personal mail takes, or drops it per its rule', async () => {
+    const db = t.db;
+    const clock = new ManualClock('2027-06-03T00:00:00Z');
+    const ana = await seedOwner(db, 'Ana', 'ana@us.example');
+    const ids = await seedClients(db, [
+      { name: 'One GmbH', country: 'DE', owner: ana.ownerId, contacts: [{ name: 'Uwe', email: 'uwe@one.example', birthday: '1975-06-10' }] },
+      { name: 'Two GmbH', country: 'DE', owner: ana.ownerId, contacts: [{ name: 'Tina', email: 'tina@two.example', birthday: '1980-06-10' }] },
+    ]);
+    const stored = await storeCampaigns(db, clock, [
+      { name: 'push', kind: 'one-off', on: '2027-06-10', audience: { clientIds: [ids.get('One GmbH')!.clientId] }, template: 'new-product-push' },
+      { name: 'zz-monthly', kind: 'recurring', every: 'month', day: 10, audience: { clientIds: [ids.get('Two GmbH')!.clientId] }, template: 'monthly-card' },
+      { name: 'birthdays', kind: 'personal', audience: {}, template: 'birthday' },
+    ]);
+    const byName = (n: string) => stored.find((c) => c.name === n)!;
+    const [push, monthly, birthdays] = [byName('push'), byName('zz-monthly'), byName('birthdays')];
+    // The push and the monthly card are planned first (run-now of each) ...
+    await planCampaigns(db, { clock, settings, campaigns: [push, monthly] });
+    const day = async () => (await outbox()).map((r) => `${r.to_address} ${r.kind} ${r.state} ${new Date(r.not_before).toISOString().slice(0, 10)}`);
+    expect((await day()).sort()).toEqual(['tina@two.example greeting planned 2027-06-10', 'uwe@one.example promotion planned 2027-06-10']);
+    // ... then the birthdays: each takes the 10th; the push moves a day, the card (a dated greeting) is dropped.
+    const res = await planCampaigns(db, { clock, settings, campaigns: [birthdays] });
+    expect(res.moved).toBe(2);
+    const why = Object.fromEntries(res.lines.map((l) => [`${l.campaign}/${l.contact}`, `${l.outcome}: ${l.reason ?? ''}`]));
+    expect(why).toEqual({
+      'birthdays/Uwe': 'planned: ',
+      'birthdays/Tina': 'planned: ',
+      'push/Uwe': 'deferred: moved from 2027-06-10 to 2027-06-11: a personal mail takes 2027-06-10',
+      'zz-monthly/Tina': "skipped: a personal mail takes 2027-06-10; day budget used (1 mail on 2027-06-10) (dropped by the campaign's rule)",
+    });
+    expect((await day()).sort()).toEqual([
+      'tina@two.example greeting cancelled 2027-06-10', 'tina@two.example personal planned 2027-06-10',
+      'uwe@one.example personal planned 2027-06-10', 'uwe@one.example promotion planned 2027-06-11',
+    ]);
+    const d = await sql<{ occurrence: string; outcome: string; send_on: string | null }>`SELECT occurrence, outcome, send_on::text FROM campaign_decisions ORDER BY campaign_id, contact_id`.execute(db.kysely);
+    expect(d.rows.map((r) => `${r.occurrence} ${r.outcome} ${r.send_on ?? '-'}`)).toEqual(['2027-06-10 deferred 2027-06-11', '2027-06 skipped -', 'birthday-2027 planned 2027-06-10', 'birthday-2027 planned 2027-06-10']);
+    // Planning everything again changes nothing.
+    const again = await planCampaigns(db, { clock, settings, campaigns: [push, monthly, birthdays] });
+    expect([again.planned, again.deferred, again.moved, again.enqueued]).toEqual([0, 0, 0, 0]);
+    expect((await day()).sort()).toEqual([
+      'tina@two.example greeting cancelled 2027-06-10', 'tina@two.example personal planned 2027-06-10',
+      'uwe@one.example personal planned 2027-06-10', 'uwe@one.example promotion planned 2027-06-11',
+    ]);
+  });
+
   it('keeps a monthly card at 09:00 local in New York and Berlin across their daylight-saving changes', async () => {
     const db = t.db;
     const clock = new ManualClock('2027-02-10T00:00:00Z');

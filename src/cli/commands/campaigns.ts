@@ -60,7 +60,7 @@ async function runPlan(ctx: AppContext, opts: { dryRun?: boolean; campaign?: str
   if (opts.campaign && chosen.length === 0) throw new AppError('NOT_FOUND', `--campaign ${opts.campaign}: no such campaign in ${ctx.config.campaignsDir}`);
   const res = await planCampaigns(ctx.db, { clock: ctx.clock, settings: settingsOf(ctx), campaigns: chosen, dryRun: opts.dryRun === true, templates });
   if (json) {
-    ctx.out(formatJson({ dryRun: opts.dryRun === true, from: res.from, to: res.to, planned: res.planned, deferred: res.deferred, skipped: res.skipped, enqueued: res.enqueued, sequences: res.sequences, lines: res.lines }));
+    ctx.out(formatJson({ dryRun: opts.dryRun === true, from: res.from, to: res.to, planned: res.planned, deferred: res.deferred, skipped: res.skipped, enqueued: res.enqueued, moved: res.moved, sequences: res.sequences, lines: res.lines }));
     return;
   }
   const limit = Math.max(1, Number(opts.limit ?? 200) || 200);
@@ -68,6 +68,7 @@ async function runPlan(ctx: AppContext, opts: { dryRun?: boolean; campaign?: str
   const paused = chosen.filter((c) => c.paused).map((c) => c.name);
   ctx.out(`${opts.dryRun ? 'dry run (nothing written): ' : ''}${res.planned} planned, ${res.deferred} deferred, ${res.skipped} left out, ${res.enqueued} added to the outbox, days ${res.from}..${res.to}` +
     (res.sequences.enrolled + res.sequences.stopped + res.sequences.paused > 0 ? `; sequences: ${res.sequences.enrolled} enrolled, ${res.sequences.stopped} stopped, ${res.sequences.paused} paused` : '') +
+    (res.moved > 0 ? `; ${res.moved} planned earlier moved off a day a higher-priority mail takes` : '') +
     (paused.length > 0 ? `; paused: ${paused.join(', ')}` : '') + (res.lines.length === 0 ? ' (nothing new to plan)' : ''));
 }
 
