@@ -15,6 +15,8 @@ export interface StoreItem {
   readonly placement?: { readonly folderId: number; readonly uid: number; readonly flags?: ReadonlyArray<string>; readonly modseq?: number | null } | undefined;
   readonly gmThrid?: string | null | undefined;
   readonly gmMsgid?: string | null | undefined;
+  /** Only the header was fetched (a message over mailbox.maxMessageBytes): body_state 'headers'. */
+  readonly headersOnly?: boolean | undefined;
 }
 
 export interface StoreOptions {
@@ -98,6 +100,7 @@ export async function storeMessages(db: Db | Kysely<Database>, items: ReadonlyAr
               size: p.size,
               gm_msgid: item.gmMsgid ?? null,
               parse_error: p.parseError,
+              body_state: item.headersOnly ? 'headers' : 'full',
               raw: p.parseError && item.raw ? item.raw : null,
             };
           }),

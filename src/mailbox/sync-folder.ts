@@ -174,7 +174,7 @@ export async function syncFolder(ctx: FolderSyncContext, folderId: number): Prom
         const internalDate = m.internalDate ? new Date(m.internalDate) : null;
         const head = await parse(Buffer.concat([m.headers ?? Buffer.alloc(0), Buffer.from('\r\n')]), internalDate);
         const p: ParsedMessage = { ...head, size: m.size ?? head.size, parseError: `message of ${m.size ?? '?'} bytes is over mailbox.maxMessageBytes: headers only` };
-        items.push({ parsed: p, internalDate, placement: { folderId, uid: m.uid, flags: flagList(m.flags), modseq: num(m.modseq) } });
+        items.push({ parsed: p, internalDate, placement: { folderId, uid: m.uid, flags: flagList(m.flags), modseq: num(m.modseq) }, headersOnly: true });
       }
       return items;
     };

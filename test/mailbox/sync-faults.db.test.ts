@@ -95,6 +95,25 @@ describe.skipIf(skipWithoutDovecot(`IMAP faults (${testBackend})`))(`IMAP faults
     expect(await count('messages')).toBe(files.length + 1);
   });
 
+  it('a message over mailbox.maxMessageBytes is stored from its header only, threaded, and listed in sync status; the others in its batch are whole', async () => {
+    const head = eml({ from: 'wang@acme.com', to: 'f9@maker.cn', subject: 'Re: Drawings', messageId: 'huge@acme.com', inReplyTo: 'draw@maker.cn', references: ['draw@maker.cn'], body: 'see attached' });
+    const padded = Buffer.concat([head, Buffer.alloc(2 * 1024 * 1024, 'padding line of the drawing set\r\n')]);
+    d.deliver('f9', 'INBOX', padded);
+    d.deliver('f9', 'INBOX', eml({ from: 'f9@maker.cn', to: 'wang@acme.com', subject: 'Drawings', messageId: 'draw@maker.cn' }));
+    const id = await account(8);
+    const r = await syncAccount(t.db, config, id, { settings: parseSyncSettings({ batchSize: 7, backoffMs: 10, parseWorkers: 0, maxMessageBytes: 1024 * 1024 }), sleep: noSleep });
+    expect(r.folders.find((f) => f.path === 'INBOX')).toMatchObject({ ok: true, result: { fetched: 2, created: 2 } });
+    const rows = await t.db.kysely.selectFrom('messages').select(['message_id', 'body_state', 'subject', 'size', 'parse_error', 'text_body', 'thread_id']).orderBy('message_id').execute();
+    expect(rows).toMatchObject([
+      { message_id: 'draw@maker.cn', body_state: 'full', parse_error: null, text_body: expect.stringContaining('Body text.') },
+      { message_id: 'huge@acme.com', body_state: 'headers', subject: 'Re: Drawings', parse_error: expect.stringMatching(/^message of \d+ bytes is over mailbox\.maxMessageBytes: headers only$/) },
+    ]);
+    expect(rows[1]?.size).toBeGreaterThan(2 * 1024 * 1024);
+    expect(rows[1]?.thread_id).toBe(rows[0]?.thread_id);
+    const status = await syncStatus(t.db, systemClock);
+    expect(status.parseErrors.map((e) => e.messageId)).toEqual(['huge@acme.com']);
+  });
+
   it('a connection cut in the middle of a fetch: reconnects, resumes from the cursor, every message once', async () => {
     for (let i = 0; i < 60; i++) d.deliver('f2', 'INBOX', eml({ from: `buyer${i % 4}@delta.com`, to: 'f2@maker.cn', subject: `Offer ${i}`, messageId: `cut${i}@delta.com`, body: `line ${i}\n`.repeat(400) }));
     const proxy = await startTcpProxy(d.port);

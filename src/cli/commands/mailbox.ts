@@ -179,13 +179,16 @@ export const registerMailboxCommands: RegisterCommands = (program, run) => {
             const reports: AccountSyncReport[] = [];
             for (const id of ids) {
               let bar: SingleBar | null = null;
+              let startedAt = 0;
               const onProgress = (p: FolderProgress): void => {
                 if (!showBar || p.total < 50) return;
                 if (!bar) {
                   bar = new SingleBar({ format: `${p.folder} [{bar}] {value}/{total} msgs | {rate}/s | ETA {eta_formatted}`, stream: process.stderr }, Presets.shades_classic);
                   bar.start(p.total, 0, { rate: '0' });
+                  startedAt = performance.now();
                 }
-                bar.update(p.done, { rate: '' });
+                const seconds = (performance.now() - startedAt) / 1000;
+                bar.update(p.done, { rate: seconds > 0 ? String(Math.round(p.done / seconds)) : '0' });
                 if (p.done >= p.total) {
                   bar.stop();
                   bar = null;
