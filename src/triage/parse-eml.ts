@@ -32,11 +32,16 @@ function headerLine(parsed: ParsedMail, key: string): string | undefined {
 
 /** Parses raw .eml bytes into what triage reads. Throws AppError MAIL_PARSE_FAILED naming `source`. */
 export async function parseEml(raw: Buffer, source: string): Promise<TriageMessage> {
+  if (raw.length === 0 || raw.toString('latin1').trim() === '') throw new AppError('MAIL_PARSE_FAILED', `${source}: empty file, not an email message`);
   let parsed: ParsedMail;
   try {
     parsed = await simpleParser(raw, { skipImageLinks: true, skipTextToHtml: true });
   } catch (cause) {
     throw new AppError('MAIL_PARSE_FAILED', `${source}: cannot parse the message (${describeError(cause)})`, { cause });
+  }
+  if (!addresses(parsed.from)[0]) {
+    const what = parsed.headerLines.length === 0 ? 'no mail headers' : 'no From address';
+    throw new AppError('MAIL_PARSE_FAILED', `${source}: not an email message (${what})`);
   }
   return fromParsedMail(parsed);
 }

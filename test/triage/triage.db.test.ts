@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -237,6 +238,24 @@ describe(`triage on stored mail (${testBackend})`, () => {
     expect(text.out).toMatch(/key client/);
     const missing = await runCli(db, ['score', '/nonexistent/x.eml'], { clock });
     expect(missing.error).toBe('/nonexistent/x.eml: cannot be read');
+    // not a mail, or a mail without a Date: one line naming the file and the problem, never a target from 1970
+    const tmp = mkdtempSync(path.join(os.tmpdir(), 'rapport-score-'));
+    try {
+      const write = (name: string, body: string) => {
+        writeFileSync(path.join(tmp, name), body);
+        return path.join(tmp, name);
+      };
+      const empty = write('empty.eml', '');
+      expect((await runCli(db, ['score', empty, '--us', 'hengda-outdoor.com'], { clock })).error).toBe(`${empty}: empty file, not an email message`);
+      const notMail = write('notes.eml', 'just some notes\nabout a heater\n');
+      expect((await runCli(db, ['score', notMail, '--us', 'hengda-outdoor.com'], { clock })).error).toMatch(/^.*notes\.eml: not an email message \(no (mail headers|From address)\)$/);
+      const noDate = write('nodate.eml', 'From: a@buyer.example\r\nTo: linda.wu@hengda-outdoor.com\r\nSubject: quote\r\n\r\nHi Linda, please quote 100 HD-PH12.\r\n');
+      expect((await runCli(db, ['score', noDate, '--us', 'hengda-outdoor.com'], { clock })).error).toBe(`${noDate}: no valid Date header; give --at TIME for when it arrived`);
+      const at = await runCli(db, ['score', noDate, '--json', '--us', 'hengda-outdoor.com', '--at', '2026-12-02T10:00:00+08:00'], { clock });
+      expect(at.json()).toMatchObject({ category: 'inquiry', channel: 'email', dueInHours: 12, due: '2026-12-03 13:00' });
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
 
     expect((await runCli(db, ['triage', 'run'], { clock })).out).toMatch(/targets 1/);
     const board = await runCli(db, ['board', '--json'], { clock });

@@ -76,7 +76,7 @@ export const registerTriageCommands: RegisterCommands = (program, run) => {
           throw new AppError('INPUT_FILE_UNREADABLE', `${file}: cannot be read`, { cause });
         }
         const settings = settingsOf(ctx);
-        const msg = await parseEml(raw, file);
+        let msg = await parseEml(raw, file);
         const base = await loadTriageEnv(ctx.db, settings);
         const extra = (opts.us ?? '').split(',').map((s) => s.trim()).filter(Boolean);
         const us = extra.length ? makeUsMatcher([...base.us.addresses, ...[...base.us.domains].map((d) => `@${d}`), ...extra]) : base.us;
@@ -84,6 +84,11 @@ export const registerTriageCommands: RegisterCommands = (program, run) => {
         const facts = clientId ? (await loadClientFacts(ctx.db, [clientId])).get(clientId) ?? null : null;
         if (opts.client && !facts) throw new AppError('NOT_FOUND', `--client ${opts.client}: no such client`);
         const receivedAt = opts.at ? parseDay(opts.at, '--at', base.calendar.zone) : undefined;
+        if (msg.sentAt.getTime() === 0) {
+          // No (valid) Date header: the clock needs a start, and 1970 is not one.
+          if (!receivedAt) throw new AppError('INPUT_INVALID', `${file}: no valid Date header; give --at TIME for when it arrived`);
+          msg = { ...msg, sentAt: receivedAt };
+        }
         const r = scoreMessage(msg, { us, settings, calendar: base.calendar, client: facts, people: base.people, ...(receivedAt ? { receivedAt } : {}) });
         const out = scoreJson(r, base.calendar.zone, clientId);
         if (opts.json) {
