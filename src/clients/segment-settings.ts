@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AppError } from '../shared/app-error.ts';
+import { parseConfigSection } from '../config/section.ts';
 
 /**
  * Segment rules (DOMAIN.md section 2), from the config file's `segments`
@@ -43,12 +44,7 @@ const schema = z
 export const defaultSegmentSettings: SegmentSettings = Object.freeze(schema.parse({}));
 
 export function parseSegmentSettings(raw: unknown): SegmentSettings {
-  const res = schema.safeParse(raw ?? {});
-  if (!res.success) {
-    const issue = res.error.issues[0];
-    throw new AppError('CONFIG_INVALID', `config segments.${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`);
-  }
-  const s = res.data;
+  const s = parseConfigSection('segments', schema, raw);
   if (s.tierShares.key + s.tierShares.major + s.tierShares.normal >= 1) {
     throw new AppError('CONFIG_INVALID', 'config segments.tierShares: key + major + normal must leave a share for small clients (sum below 1)');
   }

@@ -143,6 +143,7 @@ describe(`segments on ${testBackend}`, () => {
   it('settings are validated with floors', () => {
     expect(() => parseSegmentSettings({ dormantFactor: 0 })).toThrow(/segments.dormantFactor/);
     expect(() => parseSegmentSettings({ tierShares: { key: 0.5, major: 0.4, normal: 0.3 } })).toThrow(/tierShares/);
+    expect(() => parseSegmentSettings({ dormantFactor: 'twice' })).toThrow(/^config segments.dormantFactor: /);
     expect(parseSegmentSettings({ oldAfterOrders: 3 }).oldAfterOrders).toBe(3);
   });
 });
