@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { importMessage } from '../../src/mailbox/index.ts';
-import { claimDue, enqueueMail, parseOutboundSettings, processBounces } from '../../src/outbound/index.ts';
+import { claimDue, enqueueMail, parseOutboundSettings, processBounces, runSender, SmtpTransports, type BounceResult } from '../../src/outbound/index.ts';
 import { ManualClock } from '../../src/shared/clock.ts';
 import { testBackend, useTestDb } from '../support/test-db.ts';
 import { dsnFixture } from './dsn-fixtures.ts';
@@ -100,5 +100,24 @@ describe(`bounce reports synced into the INBOX on ${testBackend}`, () => {
     const res = await processBounces(t.db, { clock: new ManualClock('2026-11-15T00:00:00Z') });
     expect(res).toMatchObject({ dsnMessages: 1, hard: 1, unmatched: 1, paused: [] });
     expect((await t.db.kysely.selectFrom('suppressions').select('address_key').execute()).map((r) => r.address_key)).toEqual(['j.smith@umbrella.co.uk']);
+  });
+
+  it('send run reads new reports as it goes (at its start and every outbound.bounceCheckSeconds)', async () => {
+    const s = await setup();
+    await s.deliver('exchange-ndr', s.mid('hans.mueller@globex.de'));
+    const settings = parseOutboundSettings({ throttles: false });
+    const transports = new SmtpTransports(t.db, { settings, credentials: async () => null });
+    const seen: BounceResult[] = [];
+    await runSender({ db: t.db, settings, clock: new ManualClock('2026-11-15T00:00:00Z'), transports }, { once: true, onBounces: (r) => seen.push(r) });
+    await transports.closeAll();
+    expect(seen).toEqual([expect.objectContaining({ dsnMessages: 1, hard: 1 })]);
+    expect((await t.db.kysely.selectFrom('suppressions').select('address_key').execute()).map((r) => r.address_key)).toEqual(['hans.mueller@globex.de']);
+    // Switched off: nothing is read.
+    await s.deliver('exim-user-unknown', s.mid('j.smith@umbrella.co.uk'));
+    const off = parseOutboundSettings({ throttles: false, bounceCheckSeconds: 0 });
+    const tr2 = new SmtpTransports(t.db, { settings: off, credentials: async () => null });
+    await runSender({ db: t.db, settings: off, clock: new ManualClock('2026-11-15T00:00:00Z'), transports: tr2 }, { once: true, onBounces: (r) => seen.push(r) });
+    await tr2.closeAll();
+    expect(seen).toHaveLength(1);
   });
 });

@@ -84,6 +84,21 @@ describe(`faults while sending on ${testBackend}`, () => {
     expect(Object.fromEntries(counts)).toEqual({ 'a@x.com': 1, 'b@x.com': 1, 'drop@x.com': 1, 'c@x.com': 1 });
   }, 30_000);
 
+  it('a connection fault before the mail was handed over retries with backoff (the row is not lost, nothing is uncertain)', async () => {
+    const srv = await startFaultyServer(() => 'ok');
+    await srv.close(); // nothing listens on this port any more: connection refused
+    const acct = await addTestAccount(t.db, { smtpPort: srv.port });
+    await enqueueMail(t.db, [{ idempotencyKey: 'cf', accountId: acct.id, toAddress: 'a@x.com', kind: 'personal', subject: 's', textBody: 't' }]);
+    const clock = new ManualClock(new Date());
+    const report = await processBatch(deps(clock));
+    expect(report.mails).toEqual([expect.objectContaining({ outcome: 'retry', detail: expect.stringMatching(/ECONNREFUSED/) })]);
+    const row = await t.db.kysely.selectFrom('outbox').select(['state', 'attempts', 'due_at', 'defer_reason']).executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ state: 'planned', attempts: 1, defer_reason: 'retry after a temporary failure' });
+    const waitS = (row.due_at.getTime() - clock.now().getTime()) / 1000;
+    expect(waitS).toBeGreaterThanOrEqual(48);
+    expect(waitS).toBeLessThanOrEqual(72);
+  });
+
   it('a template that fails to render for one recipient fails that row with the reason; the others go out', async () => {
     const sink = await startSink();
     closers.push(sink.close);
