@@ -192,3 +192,29 @@ export async function clientConversations(db: Db, clientId: number, options: { l
     return { ...t, last: m ? { at: m.sent_at, direction: m.direction, from: m.from_address, snippet: m.newest_part ? m.newest_part.replace(/\s+/g, ' ').trim().slice(0, 160) : null } : null };
   });
 }
+
+export interface SuggestedContact {
+  readonly address: string;
+  readonly name: string | null;
+  readonly clientId: number;
+  readonly client: string;
+  readonly domain: string;
+  readonly messages: number;
+  readonly lastSeenAt: Date;
+  readonly threadId: number | null;
+}
+
+/** Addresses seen on a client's domain that are not contacts yet (status 'new'), busiest first. */
+export async function listSuggestedContacts(db: Db, options: { clientId?: number; limit?: number } = {}): Promise<SuggestedContact[]> {
+  let q = db.kysely
+    .selectFrom('suggested_contacts as s')
+    .innerJoin('clients as c', 'c.id', 's.client_id')
+    .select(['s.address', 's.name', 's.client_id', 'c.name as client', 's.domain', 's.message_count', 's.last_seen_at', 's.thread_id'])
+    .where('s.status', '=', 'new')
+    .orderBy('s.message_count', 'desc')
+    .orderBy('s.last_seen_at', 'desc')
+    .orderBy('s.address')
+    .limit(options.limit ?? 50);
+  if (options.clientId !== undefined) q = q.where('s.client_id', '=', options.clientId);
+  return (await q.execute()).map((r) => ({ address: r.address, name: r.name, clientId: r.client_id, client: r.client, domain: r.domain, messages: r.message_count, lastSeenAt: r.last_seen_at, threadId: r.thread_id }));
+}

@@ -89,6 +89,15 @@ describe(`mailbox CLI on ${testBackend}`, { timeout: 120_000 }, () => {
     expect(text).toContain('conversations (newest first):');
     expect(text.indexOf('Shipping date')).toBeLessThan(text.indexOf('Quote for bolts'));
     expect(text).toMatch(/last from wang@acme\.com: When does it ship\?/);
+    // wang@acme.com wrote on the client's domain without being a contact: a suggestion
+    const sugg = JSON.parse(await cli(['threads', 'suggestions', '--json'])) as Array<{ address: string; name: string; clientId: number; messages: number }>;
+    expect(sugg).toMatchObject([{ address: 'wang@acme.com', name: 'Wang Li', clientId: c.id }]);
+    expect(await cli(['threads', 'suggestions'])).toMatch(/wang@acme\.com\s+Wang Li\s+ACME Trading \(#\d+\)/);
+    // adding the contact settles the suggestion and re-links its past threads by contact address (the manual link stays)
+    await cli(['contacts', 'add', '--client', String(c.id), '--name', 'Wang Li', '--email', 'wang@acme.com']);
+    expect(JSON.parse(await cli(['threads', 'suggestions', '--json']))).toEqual([]);
+    const relinked = JSON.parse(await cli(['threads', 'list', '--client', String(c.id), '--json'])) as Array<{ subject: string; linkReason: string }>;
+    expect(Object.fromEntries(relinked.map((x) => [x.subject, x.linkReason]))).toEqual({ 'Shipping date': 'contact address', 'AW: Angebot': 'contact address', 'RE: Quote for bolts': 'manual' });
     expect(JSON.parse(await cli(['sync', 'status', '--json']))).toMatchObject({ accounts: [], folders: [], parseErrorCount: 0 });
     await expect(cli(['import', 'mail', '/nope/x.mbox'])).rejects.toThrow('/nope/x.mbox: cannot be read');
     await expect(cli(['threads', 'show', '999999'])).rejects.toThrow('thread 999999: no such thread');

@@ -11,7 +11,7 @@ import { ourAddresses } from '../../mailbox/our-addresses.ts';
 import { syncAccount, type AccountSyncReport } from '../../mailbox/sync-account.ts';
 import { parseSyncSettings } from '../../mailbox/sync-settings.ts';
 import { syncStatus } from '../../mailbox/sync-status.ts';
-import { linkThreadManually, listThreads, listUnlinked, showThread } from '../../mailbox/threads-query.ts';
+import { linkThreadManually, listSuggestedContacts, listThreads, listUnlinked, showThread } from '../../mailbox/threads-query.ts';
 import type { FolderProgress } from '../../mailbox/sync-folder.ts';
 
 const int = (name: string) => (v: string): number => {
@@ -291,6 +291,20 @@ export const registerMailboxCommands: RegisterCommands = (program, run) => {
         ctx.out(`thread ${thread} linked to client ${client} (manual)`);
         if (r.rememberedDomains.length > 0) ctx.out(`remembered domain(s): ${r.rememberedDomains.join(', ')}`);
         else if (!opts.rememberDomain && r.candidateDomains.length > 0) ctx.out(`to link future mail from ${r.candidateDomains.join(', ')} too: rapport threads link ${thread} ${client} --remember-domain`);
+      }),
+    );
+
+  threads
+    .command('suggestions')
+    .description("addresses seen on a client's domain that are not contacts yet (add one with `rapport contacts add`: its past threads re-link)")
+    .option('--client <id>', 'only this client', int('--client'))
+    .option('--limit <n>', 'at most n (default 50)', int('--limit'))
+    .option('--json', 'print JSON')
+    .action((opts: { client?: number; limit?: number; json?: boolean }) =>
+      run(async (ctx) => {
+        const list = await listSuggestedContacts(ctx.db, { ...(opts.client !== undefined ? { clientId: opts.client } : {}), limit: opts.limit ?? 50 });
+        if (opts.json) ctx.out(formatJson(list));
+        else ctx.out(formatTable(list.map((s) => ({ ...s, client: `${s.client} (#${s.clientId})` })), ['address', 'name', 'client', 'messages', 'lastSeenAt', 'threadId']));
       }),
     );
 
