@@ -4,4 +4,4 @@ export { loadTemplateLibrary } from './template-library.ts';
 export { resolveLocale, fallbackChain, DEFAULT_FALLBACK } from './locale-fallback.ts';
 export { salutation, timeOfDayGreeting } from './salutation.ts';
 export { cleanSubject } from './render-mail.ts';
-export { parseTemplateSettings, type TemplateSettings } from './template-settings.ts';
+export { parseTemplateSettings, templateLibraryOptions, type TemplateSettings } from './template-settings.ts';

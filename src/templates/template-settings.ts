@@ -21,3 +21,9 @@ export function parseTemplateSettings(raw: unknown): TemplateSettings {
   }
   return parsed.data;
 }
+
+/** The library options the config asks for (`templates.fallback`, `templates.dev`): every command that loads templates uses these. */
+export function templateLibraryOptions(raw: unknown): { fallback: TemplateSettings['fallback']; dev: boolean } {
+  const s = parseTemplateSettings(raw);
+  return { fallback: s.fallback, dev: s.dev };
+}

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { salutation, timeOfDayGreeting } from '../../src/templates/salutation.ts';
 import { fallbackChain, resolveLocale } from '../../src/templates/locale-fallback.ts';
 import { hbs } from '../../src/templates/handlebars-env.ts';
-import { parseTemplateSettings } from '../../src/templates/template-settings.ts';
+import { parseTemplateSettings, templateLibraryOptions } from '../../src/templates/template-settings.ts';
+import { loadTemplateLibrary } from '../../src/templates/template-library.ts';
+import { TEMPLATES_DIR, clock } from './support.ts';
 
 function render(src: string, data: Record<string, unknown>, frame: Partial<{ locale: string; timeZone: string; now: Date; textMode: boolean; copy: Record<string, unknown> }> = {}): string {
   return hbs.compile(src, { strict: true })(data, { data: { locale: 'en', timeZone: 'UTC', now: new Date('2026-11-23T09:30:00Z'), textMode: false, copy: {}, ...frame } });
@@ -82,5 +84,18 @@ describe('locale fallback chain', () => {
     expect(resolveLocale(['de'], 'fr')).toBeUndefined();
     expect(parseTemplateSettings({ fallback: { 'zh-TW': ['zh-CN'] } }).fallback['zh-TW']).toEqual(['zh-CN']);
     expect(() => parseTemplateSettings({ dev: 'yes' })).toThrow(/templates\.dev/);
+  });
+
+  it('the configured chain (templates.fallback) is what the library uses', async () => {
+    const plain = await loadTemplateLibrary(TEMPLATES_DIR, { clock });
+    expect(plain.resolveLocale('birthday', 'ja')).toBe('en');
+    const opts = templateLibraryOptions({ fallback: { ja: ['zh-CN'] } });
+    expect(opts).toEqual({ fallback: { ja: ['zh-CN'] }, dev: false });
+    const configured = await loadTemplateLibrary(TEMPLATES_DIR, { ...opts, clock });
+    expect(configured.resolveLocale('birthday', 'ja')).toBe('zh-CN');
+    expect(configured.resolveLocale('birthday', 'ja-JP')).toBe('zh-CN');
+    configured.close();
+    plain.close();
+    expect(() => templateLibraryOptions({ fallbacks: {} })).toThrow(/templates\./);
   });
 });

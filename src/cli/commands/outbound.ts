@@ -5,7 +5,7 @@ import { formatJson, formatTable } from '../output.ts';
 import { AppError } from '../../shared/app-error.ts';
 import { findAccount, getAccountCredentials } from '../../mailbox/index.ts';
 import { accountTarget } from '../../mailbox/imap-connect.ts';
-import { loadTemplateLibrary, type TemplateLibrary } from '../../templates/index.ts';
+import { loadTemplateLibrary, templateLibraryOptions, type TemplateLibrary } from '../../templates/index.ts';
 import {
   accountSendStatus, cancelOutbox, enqueueMail, imapRawLoader, listOutbox, OUTBOX_STATES, parseOutboundSettings, pauseAccount, processBatch, processBounces,
   resumeAccount, retryOutbox, runSender, sentCopy, showOutbox, SmtpTransports, unsubscribeKey, type BatchReport, type BounceResult, type OutboundSettings, type SenderDeps,
@@ -28,7 +28,7 @@ async function senderDeps(ctx: AppContext, settings: OutboundSettings, withTempl
     settings,
     credentials: (accountId) => getAccountCredentials(ctx.db, ctx.config, accountId, 'smtp'),
   });
-  const renderer = withTemplates ? await loadTemplateLibrary(ctx.config.templatesDir) : null;
+  const renderer = withTemplates ? await loadTemplateLibrary(ctx.config.templatesDir, templateLibraryOptions(ctx.config.sections.templates)) : null;
   const target = (accountId: number) => accountTarget(ctx.db, ctx.config, accountId);
   const copy = sentCopy(ctx.db, { target, logger: ctx.logger });
   const raw = imapRawLoader(ctx.db, { target, logger: ctx.logger });

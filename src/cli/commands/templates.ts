@@ -4,7 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import type { RegisterCommands } from '../context.ts';
 import { formatJson, formatTable } from '../output.ts';
 import { AppError } from '../../shared/app-error.ts';
-import { loadTemplateLibrary, parseTemplateSettings, type TemplateLibrary } from '../../templates/index.ts';
+import { loadTemplateLibrary, templateLibraryOptions, type TemplateLibrary } from '../../templates/index.ts';
 import { formatFinding, lintTemplates } from '../../templates/lint-templates.ts';
 import { templateDataForClient } from '../../templates/client-data.ts';
 import type { AppContext } from '../context.ts';
@@ -51,8 +51,9 @@ function parseId(value: string, flag: string): number {
 }
 
 async function openLibrary(ctx: AppContext): Promise<TemplateLibrary> {
-  const settings = parseTemplateSettings(ctx.config.sections.templates);
-  return loadTemplateLibrary(ctx.config.templatesDir, { fallback: settings.fallback, clock: ctx.clock });
+  // One-shot commands: no dev-mode watcher (nothing stays running to use a recompile).
+  const { fallback } = templateLibraryOptions(ctx.config.sections.templates);
+  return loadTemplateLibrary(ctx.config.templatesDir, { fallback, clock: ctx.clock });
 }
 
 /** Sample data, overlaid with a client's real data (--client) or a data file (--data). */
