@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { contactBudget, enqueueMail, parseOutboundSettings, processBatch, SmtpTransports, type SenderDeps } from '../../src/outbound/index.ts';
+import { claimDue, contactBudget, enqueueMail, parseOutboundSettings, processBatch, seededJitterMs, SmtpTransports, type SenderDeps } from '../../src/outbound/index.ts';
 import { ManualClock } from '../../src/shared/clock.ts';
 import { testBackend, useTestDb } from '../support/test-db.ts';
 import { addTestAccount } from './helpers.ts';
@@ -99,5 +99,35 @@ describe(`throttles over time on ${testBackend}`, () => {
     clock.advance(86_400_000 + 1000);
     await processBatch(d);
     expect(sink.mails).toHaveLength(50); // day two: 30 a day
+  });
+
+  it('spaces one account\'s sends by a seeded jitter: each gap is the repeatable delay seeded by the row before', async () => {
+    const acct = await addTestAccount(t.db);
+    const start = new Date('2027-01-12T10:00:00Z');
+    await enqueueMail(t.db, Array.from({ length: 4 }, (_, i) => ({ idempotencyKey: `j${i}`, accountId: acct.id, toAddress: `p${i}@c${i}.com`, kind: 'personal' as const, subject: 's', textBody: 't' })), { clock: new ManualClock(start) });
+    const settings = parseOutboundSettings({ jitter: { minMs: 2000, maxMs: 9000, seed: 'test-seed' }, domains: noDomain, leaseSeconds: 30 });
+    const run = async (clock: ManualClock): Promise<Array<[number, number]>> => {
+      const out: Array<[number, number]> = [];
+      for (let step = 0; step < 200 && out.length < 4; step += 1) {
+        const { claimed } = await claimDue(t.db, { settings, clock, workerId: 'w', dryRun: false });
+        for (const c of claimed) {
+          out.push([c.id, clock.now().getTime() - start.getTime()]);
+          await t.db.kysely.updateTable('outbox').set({ state: 'sent', sent_at: clock.now() }).where('id', '=', c.id).execute();
+        }
+        clock.advance(250);
+      }
+      return out;
+    };
+    const times = await run(new ManualClock(start));
+    expect(times).toHaveLength(4);
+    // One at a time; each next claim waits the seeded jitter of the previous row (to the 250 ms step).
+    for (let i = 1; i < times.length; i += 1) {
+      const gap = times[i]![1] - times[i - 1]![1];
+      const want = seededJitterMs('test-seed', times[i - 1]![0], 2000, 9000);
+      expect(gap).toBeGreaterThanOrEqual(want);
+      expect(gap).toBeLessThan(want + 250 + 1);
+    }
+    const gaps = times.slice(1).map((x, i) => x[1] - times[i]![1]);
+    expect(new Set(gaps).size).toBeGreaterThan(1); // jitter, not a fixed pace
   });
 });
