@@ -199,6 +199,26 @@ describe('campaign kinds end to end (outbox data renders with the real templates
     ]);
   });
 
+  it('plans recorded personal events: a yearly wedding anniversary and a one-time new child, with the note', async () => {
+    const db = t.db;
+    const clock = new ManualClock('2027-09-01T00:00:00Z');
+    const ana = await seedOwner(db, 'Ana', 'ana@us.example');
+    const ids = await seedClients(db, [{ name: 'Lyon SA', country: 'FR', owner: ana.ownerId, contacts: [{ name: 'Marie', email: 'marie@lyon.example' }, { name: 'Paul', email: 'paul@lyon.example' }] }]);
+    const [marie, paul] = ids.get('Lyon SA')!.contactIds;
+    await sql`INSERT INTO personal_events (contact_id, kind, occurred_on, recurring, note) VALUES
+      (${marie}, 'wedding', '2015-09-04', true, 'married in Annecy'), (${paul}, 'new_child', '2027-09-06', false, 'a daughter, Léa'),
+      (${paul}, 'new_child', '2026-09-06', false, 'last year: not again'), (${marie}, 'illness', '2027-09-03', false, 'not a campaign event')`.execute(db.kysely);
+    const campaigns = await storeCampaigns(db, clock, [{ name: 'moments', kind: 'personal', events: ['wedding', 'new_child'], daysBefore: 1, audience: {}, template: 'birthday' }]);
+    const res = await planCampaigns(db, { clock, settings, campaigns });
+    expect([...res.lines].sort((a, b) => a.contact.localeCompare(b.contact)).map((l) => [l.contact, l.occurrence.replace(/-\d+-/, '-N-'), l.outcome, l.sendAt?.toISOString().slice(0, 10)])).toEqual([
+      ['Marie', 'wedding-N-2027', 'planned', '2027-09-03'],
+      ['Paul', expect.stringMatching(/^new_child-\d+$/), 'planned', '2027-09-05'],
+    ]);
+    const data = Object.fromEntries((await outbox()).map((r) => [r.to_address, r.data]));
+    expect(data['marie@lyon.example']).toMatchObject({ event: 'wedding', note: 'married in Annecy', years: 12, eventDate: '2027-09-04' });
+    expect(data['paul@lyon.example']).toMatchObject({ event: 'new_child', note: 'a daughter, Léa', eventDate: '2027-09-06' });
+  });
+
   it('keeps a monthly card at 09:00 local in New York and Berlin across their daylight-saving changes', async () => {
     const db = t.db;
     const clock = new ManualClock('2027-02-10T00:00:00Z');
