@@ -23,32 +23,66 @@ interface Pending {
 interface Slot {
   worker: Worker;
   jobs: Map<number, Pending>;
+  /** When this worker last finished a job or, idle before, got one: a busy worker silent for longer than the timeout is stuck. */
+  progressAt: number;
+  retired: boolean;
+  /** The worker has loaded the parser (its start-up does not count against the timeout). */
+  ready: boolean;
 }
+
+export interface ParsePoolOptions {
+  /** A worker that finishes nothing for this long is stuck on its oldest job: that job is kept raw with a parse error, the worker is replaced, its other jobs go to the new one. */
+  readonly timeoutMs?: number;
+  /** The worker entry (tests pass one that hangs on purpose). */
+  readonly entry?: URL;
+}
+
+export const DEFAULT_PARSE_TIMEOUT_MS = 120_000;
 
 export function defaultParseWorkers(): number {
   const n = os.availableParallelism?.() ?? os.cpus().length;
   return n <= 1 ? 0 : Math.min(4, n);
 }
 
-export function createParsePool(size: number): ParsePool {
-  const entry = new URL('./parse-worker.mjs', import.meta.url);
+export function createParsePool(size: number, options: ParsePoolOptions = {}): ParsePool {
+  const entry = options.entry ?? new URL('./parse-worker.mjs', import.meta.url);
+  const timeoutMs = options.timeoutMs ?? DEFAULT_PARSE_TIMEOUT_MS;
   const slots: Slot[] = [];
   let nextId = 0;
   let closed = false;
+  const post = (slot: Slot, id: number, job: Pending): void => {
+    if (slot.jobs.size === 0) slot.progressAt = Date.now();
+    slot.jobs.set(id, job);
+    slot.worker.postMessage({ id, raw: new Uint8Array(job.raw.buffer, job.raw.byteOffset, job.raw.byteLength), internalDate: job.internalDate });
+  };
+  const replace = (slot: Slot): Slot | null => {
+    slot.retired = true;
+    const i = slots.indexOf(slot);
+    if (i < 0 || closed) return null;
+    const fresh = spawn();
+    slots[i] = fresh;
+    return fresh;
+  };
   const spawn = (): Slot => {
-    const slot: Slot = { worker: new Worker(entry), jobs: new Map() };
+    const slot: Slot = { worker: new Worker(entry), jobs: new Map(), progressAt: Date.now(), retired: false, ready: false };
     slot.worker.unref();
-    slot.worker.on('message', (msg: { id: number; parsed?: ParsedMessage; error?: string }) => {
+    slot.worker.on('message', (msg: { id: number; parsed?: ParsedMessage; error?: string; ready?: boolean }) => {
+      if (msg.ready) {
+        slot.ready = true;
+        slot.progressAt = Date.now();
+        return;
+      }
       const job = slot.jobs.get(msg.id);
       if (!job) return;
       slot.jobs.delete(msg.id);
+      slot.progressAt = Date.now();
       job.resolve(msg.parsed ?? parseFallback(job.raw, `parser: ${msg.error ?? 'unknown error'}`, { internalDate: job.internalDate }));
     });
     const fail = (why: string): void => {
+      if (slot.retired) return;
       for (const job of slot.jobs.values()) job.resolve(parseFallback(job.raw, `parser worker ${why}`, { internalDate: job.internalDate }));
       slot.jobs.clear();
-      const i = slots.indexOf(slot);
-      if (i >= 0 && !closed) slots[i] = spawn();
+      replace(slot);
     };
     slot.worker.on('error', (e) => fail(`failed: ${e.message}`));
     slot.worker.on('exit', (code) => {
@@ -56,18 +90,35 @@ export function createParsePool(size: number): ParsePool {
     });
     return slot;
   };
+  const watchdog = setInterval(() => {
+    const now = Date.now();
+    for (const slot of [...slots]) {
+      if (!slot.ready || slot.jobs.size === 0 || now - slot.progressAt < timeoutMs) continue;
+      // the oldest job is the one it is stuck on: keep it raw; the others start again on a new worker
+      const [first, ...rest] = [...slot.jobs.entries()];
+      if (!first) continue;
+      const [stuckId, stuck] = first;
+      slot.jobs.clear();
+      stuck.resolve(parseFallback(stuck.raw, `parser: no result after ${Math.round(timeoutMs / 1000)} s (message ${stuckId} kept raw)`, { internalDate: stuck.internalDate }));
+      const fresh = replace(slot);
+      void slot.worker.terminate();
+      for (const [id, job] of rest) {
+        if (fresh) post(fresh, id, job);
+        else job.resolve(parseFallback(job.raw, 'parser pool closed', { internalDate: job.internalDate }));
+      }
+    }
+  }, Math.max(10, Math.min(1000, Math.floor(timeoutMs / 4))));
+  watchdog.unref();
   for (let i = 0; i < size; i++) slots.push(spawn());
   return {
     parse(raw, internalDate) {
       const slot = slots.reduce((a, b) => (b.jobs.size < a.jobs.size ? b : a));
       const id = ++nextId;
-      return new Promise<ParsedMessage>((resolve) => {
-        slot.jobs.set(id, { resolve, raw, internalDate });
-        slot.worker.postMessage({ id, raw: new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength), internalDate });
-      });
+      return new Promise<ParsedMessage>((resolve) => post(slot, id, { resolve, raw, internalDate }));
     },
     async close() {
       closed = true;
+      clearInterval(watchdog);
       await Promise.all(slots.map((s) => s.worker.terminate()));
     },
   };

@@ -14,3 +14,6 @@ parentPort?.on('message', (job: Job) => {
     (err: unknown) => parentPort?.postMessage({ id: job.id, error: err instanceof Error ? err.message : String(err) }),
   );
 });
+
+// loaded: from now on the pool's watchdog counts
+parentPort?.postMessage({ ready: true });

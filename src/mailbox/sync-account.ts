@@ -73,7 +73,7 @@ export async function syncAccount(db: Db, config: Pick<Config, 'secretKey' | 'se
   const us = await ourAddresses(db);
   const knownFolders = await db.kysely.selectFrom('mail_folders').select(['id', 'path']).where('account_id', '=', accountId).execute();
 
-  const pool = !options.parse && settings.parseWorkers > 0 ? createParsePool(settings.parseWorkers) : null;
+  const pool = !options.parse && settings.parseWorkers > 0 ? createParsePool(settings.parseWorkers, { timeoutMs: settings.parseTimeoutMs }) : null;
   const parse: ParseFn | undefined = options.parse ?? (pool ? (raw, internalDate) => pool.parse(raw, internalDate) : undefined);
   try {
     return await syncWithClient();

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AppError } from '../shared/app-error.ts';
-import { defaultParseWorkers } from './parse-pool.ts';
+import { DEFAULT_PARSE_TIMEOUT_MS, defaultParseWorkers } from './parse-pool.ts';
 
 /** The `mailbox` section of the config file, with defaults and floors. */
 export interface SyncSettings {
@@ -20,6 +20,8 @@ export interface SyncSettings {
   readonly backoffMs: number;
   /** Parser worker threads (0 = parse on the main thread; default: the cores, at most 4). */
   readonly parseWorkers: number;
+  /** A parser worker that finishes nothing for this long is stuck: its message is kept raw with a parse error. */
+  readonly parseTimeoutMs: number;
   readonly connectTimeoutMs: number;
 }
 
@@ -32,6 +34,7 @@ const schema = z.object({
   reconnectAttempts: z.number().int().min(0).max(20).default(3),
   backoffMs: z.number().int().min(10).default(500),
   parseWorkers: z.number().int().min(0).max(16).default(defaultParseWorkers()),
+  parseTimeoutMs: z.number().int().min(1000).default(DEFAULT_PARSE_TIMEOUT_MS),
   connectTimeoutMs: z.number().int().min(1000).default(15_000),
 });
 

@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { createParsePool } from '../../src/mailbox/parse-pool.ts';
+import { eml } from './support/eml.ts';
+
+describe('parse pool watchdog', () => {
+  it('a message the parser never finishes is kept raw with a parse error; the messages queued behind it still parse', async () => {
+    const pool = createParsePool(1, { timeoutMs: 1500, entry: new URL('./support/hang-worker.mjs', import.meta.url) });
+    try {
+      // warm the worker up first, so the clock only runs on real work
+      expect((await pool.parse(eml({ from: 'a@acme.com', subject: 'Warm', messageId: 'warm@acme.com' }), null)).parseError).toBeNull();
+      const t0 = Date.now();
+      const [hung, next, after] = await Promise.all([
+        pool.parse(eml({ from: 'x@acme.com', subject: 'HANG', messageId: 'hang@acme.com' }), null),
+        pool.parse(eml({ from: 'wang@acme.com', subject: 'Queued behind', messageId: 'queued@acme.com', body: 'still parsed' }), null),
+        pool.parse(eml({ from: 'li@beta.com', subject: 'Also queued', messageId: 'also@beta.com' }), null),
+      ]);
+      expect(Date.now() - t0).toBeLessThan(15_000);
+      expect(hung.parseError).toMatch(/^parser: no result after 2 s/);
+      expect(hung.messageId).toBe('hang@acme.com'); // the fallback still reads the header
+      expect(next).toMatchObject({ messageId: 'queued@acme.com', parseError: null, subject: 'Queued behind' });
+      expect(next.textBody).toContain('still parsed');
+      expect(after).toMatchObject({ messageId: 'also@beta.com', parseError: null });
+      // the pool keeps working on its new worker
+      expect((await pool.parse(eml({ from: 'a@acme.com', subject: 'Later', messageId: 'later@acme.com' }), null)).subject).toBe('Later');
+    } finally {
+      await pool.close();
+    }
+  }, 60_000);
+});
