@@ -100,6 +100,9 @@ async function openPostgres(url: string, schema: string, options: OpenDatabaseOp
     ...(schema === 'public' ? {} : { options: `-c search_path=${schema},public` }),
   });
   pool.on('error', () => undefined); // idle-client errors surface on the next query instead
+  // A checked-out client whose connection dies (a database restart) emits 'error' with no listener,
+  // which would end the process; its query fails with the same error, so the listener only swallows the event.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   let target = url;
   try {
     const u = new URL(url);
