@@ -10,6 +10,9 @@ const variableSchema = z.object({
   required: z.boolean().default(false),
   description: z.string().optional(),
   values: z.array(z.string()).optional(),
+  /** Numbers: the smallest and largest allowed value; lists: the fewest and most items. */
+  min: z.number().optional(),
+  max: z.number().optional(),
 });
 
 export const metaSchema = z.object({
@@ -65,6 +68,8 @@ export function declaredVariables(meta: TemplateMeta): VariableSpec[] {
     required: v.required,
     ...(v.description === undefined ? {} : { description: v.description }),
     ...(v.values === undefined ? {} : { values: v.values }),
+    ...(v.min === undefined ? {} : { min: v.min }),
+    ...(v.max === undefined ? {} : { max: v.max }),
   }));
   const ownPaths = new Set(own.map((v) => v.path));
   return [...commonVariables(meta.kind).filter((c) => !ownPaths.has(c.path)), ...own];

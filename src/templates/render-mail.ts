@@ -14,12 +14,20 @@ export interface Requirement {
   readonly path: string;
   readonly segments: readonly string[];
   readonly type: VariableSpec['type'];
+  readonly required: boolean;
+  readonly values?: readonly string[];
+  readonly min?: number;
+  readonly max?: number;
 }
 
 export function compileRequirements(specs: readonly VariableSpec[]): Requirement[] {
+  // Required variables, and optional ones with allowed values or bounds (checked when given).
   return specs
-    .filter((s) => s.required)
-    .map((s) => ({ path: s.path, type: s.type, segments: s.path.split('.').flatMap((seg) => (seg.endsWith('[]') ? [seg.slice(0, -2), '[]'] : [seg])) }));
+    .filter((s) => s.required || s.values !== undefined || s.min !== undefined || s.max !== undefined)
+    .map((s) => ({
+      path: s.path, type: s.type, required: s.required, segments: s.path.split('.').flatMap((seg) => (seg.endsWith('[]') ? [seg.slice(0, -2), '[]'] : [seg])),
+      ...(s.values ? { values: s.values } : {}), ...(s.min !== undefined ? { min: s.min } : {}), ...(s.max !== undefined ? { max: s.max } : {}),
+    }));
 }
 
 function isEmpty(v: unknown): boolean {
@@ -37,10 +45,20 @@ export function findMissing(data: unknown, reqs: readonly Requirement[]): { path
 
 function check(node: unknown, segs: readonly string[], i: number, at: string, r: Requirement): { path: string; problem: string } | undefined {
   if (i === segs.length) {
-    if (isEmpty(node)) return { path: at, problem: 'has no value' };
+    if (isEmpty(node)) return r.required ? { path: at, problem: 'has no value' } : undefined;
     if (r.type === 'array' && (!Array.isArray(node) || node.length === 0)) return { path: at, problem: 'must be a non-empty list' };
     if (r.type === 'number' && typeof node !== 'number') return { path: at, problem: 'must be a number' };
     if (r.type === 'object' && (typeof node !== 'object' || Array.isArray(node))) return { path: at, problem: 'must be an object' };
+    // A wrong variant would render a plausible but wrong mail (step 5 as the last step, "easter" as a generic card).
+    if (r.values && !r.values.includes(String(node))) return { path: at, problem: `is "${String(node).slice(0, 40)}", not one of ${r.values.join(', ')}` };
+    if (Array.isArray(node)) {
+      if (r.max !== undefined && node.length > r.max) return { path: at, problem: `has ${node.length} items, at most ${r.max}` };
+      if (r.min !== undefined && node.length < r.min) return { path: at, problem: `has ${node.length} items, at least ${r.min}` };
+    } else if (typeof node === 'number') {
+      if ((r.min !== undefined && node < r.min) || (r.max !== undefined && node > r.max) || !Number.isFinite(node)) {
+        return { path: at, problem: `is ${node}, outside ${r.min ?? '-∞'}..${r.max ?? '∞'}` };
+      }
+    }
     return undefined;
   }
   const seg = segs[i]!;

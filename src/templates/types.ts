@@ -16,6 +16,9 @@ export interface VariableSpec {
   readonly description?: string;
   /** For string variables that pick a variant (holiday, step...): the allowed values. */
   readonly values?: readonly string[];
+  /** Numbers: the allowed range; lists: how many items. */
+  readonly min?: number;
+  readonly max?: number;
 }
 
 export type TemplateKind = 'promotion' | 'greeting' | 'personal' | 'vip' | 'transactional' | 'followup';

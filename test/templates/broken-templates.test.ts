@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadTemplateLibrary } from '../../src/templates/index.ts';
 import { isAppError } from '../../src/shared/app-error.ts';
-import { baseData, body, clock, MINIMAL_META, scratchTemplates } from './support.ts';
+import { baseData, body, clock, MINIMAL_META, scratchTemplates, starterLibrary } from './support.ts';
 
 const OK_BODY = '<mj-section>\n  <mj-column>\n    <mj-text>{{message}}</mj-text>\n  </mj-column>\n</mj-section>';
 
@@ -96,6 +96,26 @@ describe('missing data is an error naming the variable, the template and the rec
     expect(() => lib.render('t', 'en', baseData({ message: 'x', items: [{ name: 'a' }, { nome: 'b' }] }))).toThrow(/variable "items\[1\]\.name" has no value/);
     expect(() => lib.render('t', 'en', baseData({ message: 'x', items: [] }))).toThrow(/variable "items" must be a non-empty list/);
     expect(lib.render('t', 'en', baseData({ message: 'x', items: [{ name: 'a' }, { name: 'b' }] })).text).toContain(' * b');
+  });
+
+  it('a variant outside its declared values, a number outside its range, a list too long: an error, not a plausible wrong mail', async () => {
+    const lib = await starterLibrary();
+    const sample = (name: string) => lib.sampleData(name, 'en');
+    expect(() => lib.render('holiday-greeting', 'en', { ...sample('holiday-greeting'), holiday: 'easter' })).toThrow(/variable "holiday" is "easter", not one of christmas, .*generic for recipient/);
+    expect(() => lib.render('order-status', 'en', { ...sample('order-status'), status: 'lost' })).toThrow(/variable "status" is "lost", not one of production, shipped, arrival/);
+    expect(() => lib.render('follow-up', 'en', { ...sample('follow-up'), step: 5 })).toThrow(/variable "step" is 5, outside 1\.\.4/);
+    expect(() => lib.render('monthly-card', 'zh-CN', { ...lib.sampleData('monthly-card', 'zh-CN'), month: 0 })).toThrow(/variable "month" is 0, outside 1\.\.12/);
+    const products = sample('new-product-push').products as unknown[];
+    expect(() => lib.render('new-product-push', 'en', { ...sample('new-product-push'), products: [...products, ...products] })).toThrow(/variable "products" has 6 items, at most 4/);
+    expect(lib.render('new-product-push', 'en', { ...sample('new-product-push'), products: products.slice(0, 1) }).subject).toMatch(/new for/);
+    // an optional variable with values is checked only when given
+    const dir = scratchTemplates({
+      't/meta.yaml': MINIMAL_META('t', '  tone: { type: string, required: false, values: [warm, brief] }\n'),
+      't/en.mjml': body('Hi', '<mj-section>\n  <mj-column>\n    <mj-text>{{message}}{{#if tone}} {{tone}}{{/if}}</mj-text>\n  </mj-column>\n</mj-section>'),
+    });
+    const t = await loadTemplateLibrary(dir, { clock });
+    expect(t.render('t', 'en', baseData({ message: 'x' })).text).toContain('x');
+    expect(() => t.render('t', 'en', baseData({ message: 'x', tone: 'loud' }))).toThrow(/variable "tone" is "loud", not one of warm, brief/);
   });
 });
 
