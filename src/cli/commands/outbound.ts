@@ -227,12 +227,12 @@ export const registerOutboundCommands: RegisterCommands = (program, run) => {
     );
   send
     .command('status')
-    .description('per account: paused or not and why, planned rows, sent in the last day')
+    .description('per account: paused or not and why, planned rows, uncertain rows (a person decides: outbox retry or cancel), sent in the last day')
     .option('--json', 'print JSON')
     .action((opts: { json?: boolean }) =>
       run(async (ctx) => {
         const rows = await accountSendStatus(ctx.db);
-        ctx.out(opts.json ? formatJson(rows) : formatTable(rows, ['account', 'paused', 'planned', 'sentToday']));
+        ctx.out(opts.json ? formatJson(rows) : formatTable(rows, ['account', 'paused', 'planned', 'uncertain', 'sentToday']));
       }),
     );
   send
