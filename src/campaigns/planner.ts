@@ -6,7 +6,7 @@ import type { Clock } from '../shared/clock.ts';
 import { enqueueMail, type OutboxInsert } from '../outbound/index.ts';
 import { audienceQuery, type AudienceMember } from './audience-query.ts';
 import type { AudienceFilter } from './audience-schema.ts';
-import { applyBudget, quietPeriods, type BudgetCandidate, type BudgetHistory } from './budget.ts';
+import { applyBudget, PRIORITY_RANK, quietPeriods, type BudgetCandidate, type BudgetHistory } from './budget.ts';
 import { campaignOverBudget, campaignPriority, campaignSchema, type CampaignDefinition, type Priority } from './campaign-schema.ts';
 import { campaignMailKey } from './idempotency-key.ts';
 import { anniversaryOccurrences, holidayOccurrences, oneOffOccurrences, recurringOccurrences, type Occurrence } from './schedule.ts';
@@ -383,6 +383,16 @@ function notAfterOf(p: Pending, date: string): Date | null {
   return p.priority === 'promotion' ? null : endOfLocalDay(addDays(date, 7), p.zone);
 }
 
+/** The best (lowest) priority rank among each contact's candidates. */
+function bestRank(list: readonly Pending[]): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const p of list) {
+    const r = PRIORITY_RANK[p.priority];
+    if (r < (out.get(p.row.contact_id) ?? 99)) out.set(p.row.contact_id, r);
+  }
+  return out;
+}
+
 /** A campaign mail of an earlier run that a higher-priority mail may still move (not yet handed to the sender). */
 interface MovableRow {
   idempotency_key: string;
@@ -402,10 +412,9 @@ interface MovableRow {
   region: string | null;
   contact_name: string;
   client_name: string;
-  definition: unknown;
 }
 
-async function budgetHistory(q: Q, from: string, to: string, settings: CampaignSettings, now: Date, contacts: ReadonlySet<number>, years: readonly number[]): Promise<{ history: BudgetHistory[]; movable: Map<string, MovableRow & { definition: CampaignDefinition }> }> {
+async function budgetHistory(q: Q, from: string, to: string, settings: CampaignSettings, now: Date, contacts: ReadonlyMap<number, number>, years: readonly number[]): Promise<{ history: BudgetHistory[]; movable: Map<string, MovableRow & { definition: CampaignDefinition }> }> {
   const res = await sql<{ contact_id: number; priority: Priority; send_on: string; key: string | null; movable: boolean }>`SELECT d.contact_id, d.priority, d.send_on::text AS send_on, d.idempotency_key AS key,
       (d.not_before > ${new Date(now.getTime() + 3_600_000)} AND (d.enqueued_at IS NULL OR EXISTS (SELECT 1 FROM outbox o WHERE o.idempotency_key = d.idempotency_key AND o.state = 'planned'))) AS movable
     FROM campaign_decisions d
@@ -414,17 +423,23 @@ async function budgetHistory(q: Q, from: string, to: string, settings: CampaignS
     SELECT contact_id, kind, (coalesce(sent_at, not_before) AT TIME ZONE 'UTC')::date::text, NULL, false FROM outbox
     WHERE campaign_id IS NULL AND contact_id IS NOT NULL AND kind IN ('promotion','greeting','vip','personal') AND state IN ('planned','claimed','sent','uncertain')
       AND coalesce(sent_at, not_before) >= ${addDays(from, -settings.promotionGapDays - 1)}::date`.execute(q);
-  // Details of the movable mails of the contacts being planned (few: unsent mail of the coming days).
-  const keys = res.rows.filter((r) => r.movable && r.key && contacts.has(Number(r.contact_id))).map((r) => r.key!);
+  // Details of the movable mails that a higher-priority candidate of the same contact could displace (few).
+  const keys = res.rows.filter((r) => r.movable && r.key && (contacts.get(Number(r.contact_id)) ?? 99) < PRIORITY_RANK[r.priority]).map((r) => r.key!);
   const movable = new Map<string, MovableRow & { definition: CampaignDefinition }>();
   if (keys.length > 0) {
     const rows = await sql<MovableRow>`SELECT d.idempotency_key, d.campaign_id, d.occurrence, d.contact_id, d.client_id, d.priority, d.send_on::text AS send_on, d.time_zone, d.not_after,
-        d.to_address, d.account_id, d.template, d.locale, c.country::text AS country, c.region, k.name AS contact_name, c.name AS client_name, cp.definition
-      FROM campaign_decisions d JOIN campaigns cp ON cp.id = d.campaign_id JOIN contacts k ON k.id = d.contact_id JOIN clients c ON c.id = d.client_id
+        d.to_address, d.account_id, d.template, d.locale, c.country::text AS country, c.region, k.name AS contact_name, c.name AS client_name
+      FROM campaign_decisions d JOIN contacts k ON k.id = d.contact_id JOIN clients c ON c.id = d.client_id
       WHERE d.idempotency_key = ANY(${sql.val(keys)}::text[])`.execute(q);
+    const ids = [...new Set(rows.rows.map((r) => Number(r.campaign_id)))];
+    const defs = new Map<number, CampaignDefinition>();
+    for (const c of (await sql<{ id: number; definition: unknown }>`SELECT id, definition FROM campaigns WHERE id = ANY(${sql.val(ids)}::bigint[])`.execute(q)).rows) {
+      const def = campaignSchema.safeParse(c.definition);
+      if (def.success) defs.set(Number(c.id), def.data);
+    }
     for (const r of rows.rows) {
-      const def = campaignSchema.safeParse(r.definition);
-      if (def.success) movable.set(r.idempotency_key, { ...r, definition: def.data });
+      const definition = defs.get(Number(r.campaign_id));
+      if (definition) movable.set(r.idempotency_key, { ...r, definition });
     }
   }
   const history = res.rows.map((r): BudgetHistory => {
@@ -541,7 +556,7 @@ export async function planCampaigns(db: Db, options: PlanOptions): Promise<PlanR
       quiet: p.priority === 'promotion' ? quietPeriods(p.row.country, p.row.region, years, settings.quietHolidays) : [], order: p.campaign.name,
     }));
     trace('checks');
-    const { history, movable } = ok.length > 0 ? await budgetHistory(q, from, to, settings, now, new Set(ok.map((p) => p.row.contact_id)), years) : { history: [], movable: new Map() };
+    const { history, movable } = ok.length > 0 ? await budgetHistory(q, from, to, settings, now, bestRank(ok), years) : { history: [], movable: new Map() };
     trace(`history (${history.length})`);
     const verdicts = new Map(applyBudget(candidates, history, settings).map((d) => [d.key, d]));
     // Mail of earlier runs that gives way to a higher-priority one on its day: placed again, or dropped per its campaign's rule.
