@@ -10,10 +10,14 @@ const variableSchema = z.object({
   required: z.boolean().default(false),
   description: z.string().optional(),
   values: z.array(z.string()).optional(),
+  /** With `values`: the variant a value outside them renders as (a holiday we have no card for gets the generic one). Without it, such a value is an error. */
+  otherwise: z.string().optional(),
   /** Numbers: the smallest and largest allowed value; lists: the fewest and most items. */
   min: z.number().optional(),
   max: z.number().optional(),
-});
+})
+  .refine((v) => v.otherwise === undefined || (v.values ?? []).includes(v.otherwise), { message: '"otherwise" must be one of "values"' })
+  .refine((v) => (v.min === undefined && v.max === undefined) || v.type === 'number' || v.type === 'array', { message: 'min/max apply to number and array variables' });
 
 export const metaSchema = z.object({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case words joined by "-"'),
@@ -68,6 +72,7 @@ export function declaredVariables(meta: TemplateMeta): VariableSpec[] {
     required: v.required,
     ...(v.description === undefined ? {} : { description: v.description }),
     ...(v.values === undefined ? {} : { values: v.values }),
+    ...(v.otherwise === undefined ? {} : { otherwise: v.otherwise }),
     ...(v.min === undefined ? {} : { min: v.min }),
     ...(v.max === undefined ? {} : { max: v.max }),
   }));

@@ -26,7 +26,7 @@ export function compileRequirements(specs: readonly VariableSpec[]): Requirement
     .filter((s) => s.required || s.values !== undefined || s.min !== undefined || s.max !== undefined)
     .map((s) => ({
       path: s.path, type: s.type, required: s.required, segments: s.path.split('.').flatMap((seg) => (seg.endsWith('[]') ? [seg.slice(0, -2), '[]'] : [seg])),
-      ...(s.values ? { values: s.values } : {}), ...(s.min !== undefined ? { min: s.min } : {}), ...(s.max !== undefined ? { max: s.max } : {}),
+      ...(s.values && s.otherwise === undefined ? { values: s.values } : {}), ...(s.min !== undefined ? { min: s.min } : {}), ...(s.max !== undefined ? { max: s.max } : {}),
     }));
 }
 

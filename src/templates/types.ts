@@ -16,6 +16,8 @@ export interface VariableSpec {
   readonly description?: string;
   /** For string variables that pick a variant (holiday, step...): the allowed values. */
   readonly values?: readonly string[];
+  /** With values: what a value outside them renders as; without it, such a value is an error. */
+  readonly otherwise?: string;
   /** Numbers: the allowed range; lists: how many items. */
   readonly min?: number;
   readonly max?: number;
