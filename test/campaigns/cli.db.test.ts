@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync, cpSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, cpSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
@@ -184,5 +184,32 @@ describe('rapport campaigns (CLI)', () => {
     expect(text.out).toMatch(/^2026-12\s+3\s+0\s+0\s+0\s+3\s+0\s+0\s+0\s+1\s+1\s+1$/m);
     expect(text.out).toContain('replies counted within 14 days in the thread of a campaign mail');
     expect((await cli(dir, ['campaigns', 'report', 'monthly', '--reply-days', 'soon'])).error).toBe('--reply-days soon: a whole number of days, at least 1');
+  }, 180_000);
+  it('writes a campaign file from flags with campaigns new, validated like a hand-written one', async () => {
+    await seed();
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'rapport-examples-'));
+    cpSync(path.join(root, 'examples/campaigns'), dir, { recursive: true });
+    const data = JSON.stringify({ headline: 'Patio heaters', products: [{ name: 'Tower 13', use: 'Terraces', image: 'https://img.example/t.jpg' }], ctaUrl: 'https://us.example/quote' });
+    const args = ['campaigns', 'new', 'winter-push', '--kind', 'one-off', '--on', '2026-12-24', '--audience', 'key-clients', '--template', 'new-product-push', '--data', data, '--title', 'Winter push'];
+    const made = await cli(dir, args);
+    expect(made.error).toBeUndefined();
+    expect(made.out).toContain('campaign winter-push written');
+    const file = path.join(dir, 'winter-push.yaml');
+    const written = readFileSync(file, 'utf8');
+    expect(written).toContain('kind: one-off');
+    expect(written).toContain('on: 2026-12-24');
+    expect((await cli(dir, ['campaigns', 'validate'])).out).toMatch(/6 campaigns valid and stored/);
+    const plan = JSON.parse((await cli(dir, ['campaigns', 'plan', '--dry-run', '--campaign', 'winter-push', '--json'])).out) as { lines: Array<{ contact: string; outcome: string; reason: string | null }> };
+    // Karl's Christmas week is quiet for promotions: the push waits until after it.
+    expect(plan.lines).toEqual([expect.objectContaining({ contact: 'Karl', outcome: 'deferred', reason: expect.stringContaining("recipient's holiday (christmas)") })]);
+    // The same name again, an unknown template, an unknown audience, a past date: refused, nothing written.
+    expect((await cli(dir, args)).error).toMatch(/^campaign winter-push not written: .*winter-push.yaml: name: a campaign named "winter-push" already exists/);
+    const bad = await cli(dir, ['campaigns', 'new', 'bad', '--kind', 'one-off', '--on', '2027-01-12', '--audience', 'key-clients', '--template', 'nope']);
+    expect(bad.out.replace(dir + path.sep, '')).toBe('bad.yaml: template: unknown template "nope"');
+    expect((await cli(dir, ['campaigns', 'new', 'bad', '--kind', 'one-off', '--on', '2027-01-12', '--audience', 'nobody-here', '--template', 'birthday'])).error).toContain('audience: no saved audience named "nobody-here"');
+    expect((await cli(dir, ['campaigns', 'new', 'bad', '--kind', 'one-off', '--on', '2026-01-12', '--audience', 'key-clients', '--template', 'birthday'])).error).toContain('on: first occurrence 2026-01-12 is in the past');
+    expect((await cli(dir, ['campaigns', 'new', 'bad', '--kind', 'weekly', '--audience', 'key-clients'])).error).toMatch(/bad.yaml: kind: /);
+    expect((await cli(dir, ['campaigns', 'new', 'bad', '--kind', 'recurring', '--every', 'month', '--day', 'first', '--audience', 'key-clients'])).error).toBe('--day first: a whole number');
+    expect(existsSync(path.join(dir, 'bad.yaml'))).toBe(false);
   }, 180_000);
 });

@@ -8,6 +8,10 @@ import {
 } from '../../campaigns/index.ts';
 import { describeError } from '../../shared/app-error.ts';
 import { sql } from 'kysely';
+import { existsSync, writeFileSync, renameSync } from 'node:fs';
+import path from 'node:path';
+import { stringify as toYaml } from 'yaml';
+import { parseCampaignDocument } from '../../campaigns/campaign-files.ts';
 
 async function templatesOf(ctx: AppContext, problems: CampaignProblem[]): Promise<TemplateLookup | undefined> {
   try {
@@ -72,6 +76,36 @@ async function runPlan(ctx: AppContext, opts: { dryRun?: boolean; campaign?: str
     (paused.length > 0 ? `; paused: ${paused.join(', ')}` : '') + (res.lines.length === 0 ? ' (nothing new to plan)' : ''));
 }
 
+
+interface NewOptions {
+  kind: string; audience: string; template?: string; title?: string; on?: string; every?: string; day?: string; month?: string; holidays?: string; ours?: string;
+  daysBefore?: string; events?: string; trigger?: string; steps?: string; data?: string; priority?: string; overBudget?: string; account?: string; startsOn?: string; endsOn?: string; json?: boolean;
+}
+
+const list = (v: string | undefined) => (v === undefined ? undefined : v.split(',').map((x) => x.trim()).filter(Boolean));
+const num = (flag: string, v: string | undefined): number | undefined => {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw new AppError('INPUT_INVALID', `--${flag} ${v}: a whole number`);
+  return n;
+};
+const json = (flag: string, v: string | undefined): unknown => {
+  if (v === undefined) return undefined;
+  try { return JSON.parse(v); } catch { throw new AppError('INPUT_INVALID', `--${flag}: not valid JSON`); }
+};
+
+/** The campaign file `campaigns new` writes, from its flags (checked by the same schema and validation as a hand-written file). */
+function campaignFromFlags(name: string, o: NewOptions): Record<string, unknown> {
+  const audience = o.audience.trim().startsWith('{') ? json('audience', o.audience) : o.audience;
+  const steps = o.steps === undefined ? undefined : list(o.steps)!.map((d, i) => ({ afterDays: num(`steps[${i}]`, d) }));
+  const doc: Record<string, unknown> = {
+    name, title: o.title, kind: o.kind, audience, template: o.template, on: o.on, every: o.every, day: num('day', o.day), month: num('month', o.month),
+    holidays: list(o.holidays), ours: list(o.ours), daysBefore: num('days-before', o.daysBefore), events: list(o.events), trigger: o.trigger, steps,
+    data: json('data', o.data), priority: o.priority, overBudget: o.overBudget, account: o.account, startsOn: o.startsOn, endsOn: o.endsOn,
+  };
+  return Object.fromEntries(Object.entries(doc).filter(([, v]) => v !== undefined));
+}
+
 export const registerCampaignsCommands: RegisterCommands = (program, run) => {
   const cmd = program.command('campaigns').description('campaigns and cadences: holiday and monthly cards, pushes, follow-ups (files in the campaigns folder)');
 
@@ -81,6 +115,53 @@ export const registerCampaignsCommands: RegisterCommands = (program, run) => {
       const { campaigns } = await loadValidated(ctx, opts.json === true);
       if (opts.json) ctx.out(formatJson({ ok: true, campaigns: campaigns.map((c) => c.name) }));
       else ctx.out(`${ctx.config.campaignsDir}: ${campaigns.length} campaign${campaigns.length === 1 ? '' : 's'} valid and stored`);
+    }));
+
+  cmd.command('new <name>').description('write a campaign file into the campaigns folder from flags (validated like any file; nothing written on a problem)')
+    .requiredOption('--kind <kind>', 'one-off | recurring | holiday | personal | sequence')
+    .requiredOption('--audience <name|json>', 'a saved audience name, or an inline filter as JSON')
+    .option('--template <name>', 'template')
+    .option('--title <text>', 'title')
+    .option('--on <date>', 'one-off: the day (YYYY-MM-DD)')
+    .option('--every <period>', 'recurring: month | quarter | half-year | year')
+    .option('--day <n>', 'recurring: day of the month')
+    .option('--month <n>', 'recurring: first month of the cycle')
+    .option('--holidays <list>', "holiday: the client's own holidays, comma-separated")
+    .option('--ours <list>', 'holiday: our holidays sent to everyone, comma-separated')
+    .option('--days-before <n>', 'holiday/personal: days before the day')
+    .option('--events <list>', 'personal: birthday,wedding,...')
+    .option('--trigger <t>', 'sequence: inquiry | quotation | dormant | order-status')
+    .option('--steps <days>', 'sequence: days after the trigger (or the step before), e.g. 2,4,7')
+    .option('--data <json>', 'template data for every mail')
+    .option('--priority <p>', 'personal | greeting | vip | promotion')
+    .option('--over-budget <rule>', 'defer | drop')
+    .option('--account <name>', 'sending account (default: the client owner\'s mailbox)')
+    .option('--starts-on <date>', 'first day')
+    .option('--ends-on <date>', 'last day')
+    .option('--json', 'print JSON')
+    .action((name: string, opts: NewOptions) => run(async (ctx) => {
+      const file = path.join(ctx.config.campaignsDir, `${name}.yaml`);
+      const text = toYaml(campaignFromFlags(name, opts));
+      const parsed = parseCampaignDocument(file, text);
+      const folder = loadCampaignFolder(ctx.config.campaignsDir);
+      const problems: CampaignProblem[] = [...parsed.problems];
+      if (parsed.campaign && typeof parsed.campaign.audience === 'string' && !folder.audiences.has(parsed.campaign.audience)) problems.push({ file, field: 'audience', reason: `no saved audience named "${parsed.campaign.audience}"` });
+      if (existsSync(file) || folder.campaigns.some((c) => c.definition.name === name)) problems.push({ file, field: 'name', reason: `a campaign named "${name}" already exists in ${ctx.config.campaignsDir}` });
+      const templates = await templatesOf(ctx, problems);
+      if (problems.length === 0 && parsed.campaign) {
+        const extended = { ...folder, campaigns: [...folder.campaigns, { file, definition: parsed.campaign }] };
+        problems.push(...(await validateCampaignFolder(ctx.db, extended, { clock: ctx.clock, templates })).filter((p) => p.file === file));
+      }
+      if (problems.length > 0) {
+        if (opts.json) ctx.out(formatJson({ ok: false, problems }));
+        else for (const p of problems) ctx.out(formatProblem(p));
+        throw new AppError('CAMPAIGN_INVALID', `campaign ${name} not written: ${formatProblem(problems[0]!)}`, { details: { problems } });
+      }
+      const tmp = `${file}.${process.pid}.tmp`;
+      writeFileSync(tmp, `# Written by rapport campaigns new; edit freely (rapport campaigns validate checks it).\n${text}`, { flag: 'wx' });
+      renameSync(tmp, file);
+      if (opts.json) ctx.out(formatJson({ ok: true, file, campaign: parsed.campaign }));
+      else ctx.out(`${file}: campaign ${name} written (run 'rapport campaigns plan --dry-run --campaign ${name}' to see who gets what)`);
     }));
 
   cmd.command('plan').description('plan the horizon: who gets what, when, from which account, and why not')
