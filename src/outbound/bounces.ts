@@ -4,7 +4,7 @@ import type { Db } from '../db/database.ts';
 import { describeError } from '../shared/app-error.ts';
 import { systemClock, type Clock } from '../shared/clock.ts';
 import { silentLogger, type Logger } from '../shared/logger.ts';
-import { parseDsn, type DsnReport } from './dsn.ts';
+import { parseDsn, parseLegacyBounce, type DsnReport } from './dsn.ts';
 import { bumpFailureStreak, suppressAddress } from './sender.ts';
 import type { OutboundSettings } from './settings.ts';
 import { oneLine } from './smtp-outcome.ts';
@@ -51,6 +51,7 @@ interface DsnCandidate {
   sent_at: Date | null;
   in_reply_to: string | null;
   references: string[] | null;
+  failed_recipients: string | null;
 }
 
 export interface ProcessBouncesOptions {
@@ -81,11 +82,11 @@ export async function processBounces(db: Db, options: ProcessBouncesOptions = {}
   const log = options.logger ?? silentLogger;
   const candidates = (
     await sql<DsnCandidate>`
-      SELECT m.id, m.account_id, m.text_body, m.sent_at, m.in_reply_to, m."references"
+      SELECT m.id, m.account_id, m.text_body, m.sent_at, m.in_reply_to, m."references", m.headers->>'x-failed-recipients' AS failed_recipients
         FROM messages m
        WHERE m.direction <> 'outbound'
          AND (m.headers->>'content-type' ILIKE '%report-type=%delivery-status%'
-              OR m.from_address ILIKE 'mailer-daemon@%' OR m.from_address ILIKE 'postmaster@%')
+              OR m.from_address ILIKE 'mailer-daemon@%' OR m.from_address ILIKE 'postmaster@%' OR m.headers->>'x-failed-recipients' IS NOT NULL)
          AND NOT EXISTS (SELECT 1 FROM outbound_bounces b WHERE b.dsn_message_id = m.id)
        ORDER BY m.id
        LIMIT ${options.limit ?? 1000}`.execute(db.kysely)
@@ -106,7 +107,7 @@ export async function processBounces(db: Db, options: ProcessBouncesOptions = {}
       });
       if (raw) report = await readDsnRaw(raw).catch(() => null);
     }
-    report ??= parseDsn(c.text_body ?? '', c.text_body);
+    report ??= parseDsn(c.text_body ?? '', c.text_body) ?? parseLegacyBounce(c.text_body ?? '', c.failed_recipients);
     if (!report) {
       // Not a DSN after all (a human note from postmaster): remember it was looked at.
       notDsn += 1;

@@ -129,3 +129,25 @@ export function parseDsn(statusText: string, headersText?: string | null): DsnRe
   const originalMessageId = cleanId(fromHeaders) ?? xOriginal;
   return { reportingMta, recipients, originalMessageId };
 }
+
+/**
+ * A bounce without RFC 3464 fields (older Exim, some hosted providers): the
+ * addresses come from the X-Failed-Recipients header, the status from the
+ * first enhanced status code (or the 5xx reply code) in the text, the
+ * diagnostic from the line carrying it, the Message-ID from the quoted
+ * returned message when there is one. Returns null unless both are found;
+ * only permanent (5xx) failures are read this way.
+ */
+export function parseLegacyBounce(text: string, failedRecipients: string | null | undefined): DsnReport | null {
+  const addresses = [...new Set((failedRecipients ?? '').split(/[,\s]+/).map((a) => addressOf(a)).filter((a): a is string => a !== null))];
+  if (addresses.length === 0) return null;
+  const lines = text.replace(/\r\n?/g, '\n').split('\n').map((l) => l.trim());
+  const line = lines.find((l) => /\b5\.\d{1,3}\.\d{1,3}\b/.test(l)) ?? lines.find((l) => /(^|\s)5\d\d[\s-]/.test(l));
+  if (!line) return null;
+  const status = /\b(5\.\d{1,3}\.\d{1,3})\b/.exec(line)?.[1] ?? '5.0.0';
+  const diagnostic = line.slice(0, 500);
+  const kind = failureKind(status, diagnostic);
+  // The returned message is often quoted below the notice, headers first.
+  const originalMessageId = /^message-id:\s*<([^<>\s]+)>/im.exec(text)?.[1] ?? null;
+  return { reportingMta: null, originalMessageId, recipients: addresses.map((address) => ({ address, originalAddress: null, action: 'failed', status, diagnostic, kind, hard: kind === 'hard' })) };
+}

@@ -36,17 +36,19 @@ describe(`bounce reports synced into the INBOX on ${testBackend}`, () => {
     await s.deliver('exim-user-unknown', s.mid('j.smith@umbrella.co.uk')); // matched by References
     await s.deliver('postfix-delayed', s.mid('buyer@slow-co.com.br'));
     await s.deliver('postmaster-human-note', 'unused@x');
+    await s.deliver('exim-legacy-plain', s.mid('ok@fine.com')); // an old-style bounce about the last row
     const clock = new ManualClock('2026-11-15T00:00:00Z');
     const settings = parseOutboundSettings({ pause: { bounceRun: 3 } });
 
     const first = await processBounces(t.db, { clock, settings });
-    expect(first).toMatchObject({ dsnMessages: 6, hard: 3, failed: 1, soft: 1, unmatched: 0, notDsn: 1 });
+    expect(first).toMatchObject({ dsnMessages: 7, hard: 4, failed: 1, soft: 1, unmatched: 0, notDsn: 1 });
     expect(first.paused).toEqual([s.acct.id]);
 
     const sup = await t.db.kysely.selectFrom('suppressions').select(['address_key', 'source', 'reason', 'outbox_id']).orderBy('address_key').execute();
     expect(sup.map((x) => [x.address_key, x.source])).toEqual([
       ['hans.mueller@globex.de', 'bounce'],
       ['j.smith@umbrella.co.uk', 'bounce'],
+      ['m.rossi@pasta-gone.it', 'bounce'],
       ['wang@acme-gone.com', 'bounce'],
     ]);
     expect(sup.find((x) => x.address_key === 'wang@acme-gone.com')!.reason).toContain('5.1.1');
@@ -65,9 +67,10 @@ describe(`bounce reports synced into the INBOX on ${testBackend}`, () => {
     }
     expect(by.get('li.na@initech.com.cn')!.bounce_reason).toContain('5.7.1 550 5.7.1 Message rejected as spam');
     expect(by.get('buyer@slow-co.com.br')!.bounced_at).toBeNull();
-    expect(by.get('ok@fine.com')!.bounced_at).toBeNull();
+    // Matched by the quoted Message-ID, though the failed address differs from the row's.
+    expect(by.get('ok@fine.com')!.bounced_at).toEqual(clock.now());
     const events = await t.db.kysely.selectFrom('outbox_events').select(['outbox_id', 'event', 'detail']).orderBy('id').execute();
-    expect(events.filter((e) => e.event === 'bounced')).toHaveLength(4);
+    expect(events.filter((e) => e.event === 'bounced')).toHaveLength(5);
     expect(events.find((e) => e.event === 'dsn-delayed')!.detail).toContain('4.4.1');
 
     const paused = await t.db.kysely.selectFrom('outbound_account_settings').select(['paused_at', 'paused_reason']).where('account_id', '=', s.acct.id).executeTakeFirstOrThrow();

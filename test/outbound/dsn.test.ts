@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseMessage } from '../../src/mailbox/index.ts';
-import { failureKind, parseDsn, readDsnRaw } from '../../src/outbound/index.ts';
+import { failureKind, parseDsn, parseLegacyBounce, readDsnRaw } from '../../src/outbound/index.ts';
 import { dsnFixture } from './dsn-fixtures.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -67,6 +67,18 @@ describe('delivery status notifications (RFC 3464)', () => {
     const gmailStatus = readFileSync(path.join(here, 'fixtures', 'dsn', 'gmail-policy-block.eml'), 'utf8').replaceAll('{{MID}}', 'x-orig@maker.cn');
     const part = gmailStatus.slice(gmailStatus.indexOf('Reporting-MTA'), gmailStatus.indexOf('--000000000000a1b2c3d4e5f60708\nContent-Type: message/rfc822'));
     expect(parseDsn(part)!.originalMessageId).toBe('x-orig@maker.cn');
+  });
+
+  it('reads an old-style Exim bounce without DSN fields from X-Failed-Recipients and the quoted message', async () => {
+    const raw = dsnFixture('exim-legacy-plain', 'listino-7@maker.cn');
+    expect(await readDsnRaw(raw)).toBeNull(); // not RFC 3464
+    const parsed = await parseMessage(raw);
+    const r = parseLegacyBounce(parsed.textBody ?? '', parsed.headers['x-failed-recipients']);
+    expect(r).toMatchObject({ originalMessageId: 'listino-7@maker.cn' });
+    expect(r!.recipients).toEqual([expect.objectContaining({ address: 'm.rossi@pasta-gone.it', status: '5.1.1', kind: 'hard' })]);
+    expect(r!.recipients[0]!.diagnostic).toContain('550 5.1.1 <m.rossi@pasta-gone.it>: Recipient address rejected: User unknown');
+    expect(parseLegacyBounce('Sorry, it did not work.', 'a@b.com')).toBeNull();
+    expect(parseLegacyBounce('550 5.1.1 user unknown', null)).toBeNull();
   });
 
   it('classifies failure statuses', () => {
