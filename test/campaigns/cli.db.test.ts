@@ -73,6 +73,9 @@ describe('rapport campaigns (CLI)', () => {
     expect(p.out).toBe('holiday-cards: paused, 1 unsent mail held');
     const show = await cli(dir, ['campaigns', 'show', 'monthly-card']);
     expect(show.out).toContain('next: 2027-01 on 2027-01-03');
+    const cards = await cli(dir, ['campaigns', 'show', 'holiday-cards']);
+    expect(cards.out).toContain('next: christmas-2026 sent 2026-12-23 for DE; new-year-2027 sent 2026-12-30 for CN, DE;');
+    expect(cards.out).toContain('spring-festival-2027 sent 2027-02-04 for CN, DE');
     const prev = await cli(dir, ['campaigns', 'audience', 'preview', 'key-clients']);
     expect(prev.out).toMatch(/^1 contacts \(1 with a valid address\)/);
     expect(prev.out).toContain('Karl');

@@ -4,7 +4,7 @@ import { AppError } from '../../shared/app-error.ts';
 import {
   formatProblem, getStoredCampaign, listStoredCampaigns, loadCampaignFolder, loadTemplateLookup, parseCampaignSettings, planCampaigns,
   previewAudience, reportCampaign, resolveAudience, setCampaignPaused, stopEnrolmentsByHand, syncCampaignFolder, validateCampaignFolder,
-  audienceFilterSchema, campaignPriority, recurringOccurrences, oneOffOccurrences, type PlanLine, type StoredCampaign, type TemplateLookup, type CampaignProblem,
+  audienceFilterSchema, audienceQuery, campaignPriority, holidayOccurrences, recurringOccurrences, oneOffOccurrences, type PlanLine, type StoredCampaign, type TemplateLookup, type CampaignProblem,
 } from '../../campaigns/index.ts';
 import { describeError } from '../../shared/app-error.ts';
 import { sql } from 'kysely';
@@ -197,8 +197,21 @@ export const registerCampaignsCommands: RegisterCommands = (program, run) => {
       const today = ctx.clock.now().toISOString().slice(0, 10);
       const yearOn = `${Number(today.slice(0, 4)) + 1}${today.slice(4)}`;
       const d = c.definition;
-      const next = d.kind === 'recurring' ? recurringOccurrences(d, today, yearOn).slice(0, 6).map((o) => `${o.occurrence} on ${o.sendDate}${o.template ? ` (${o.template})` : ''}`)
+      let next = d.kind === 'recurring' ? recurringOccurrences(d, today, yearOn).slice(0, 6).map((o) => `${o.occurrence} on ${o.sendDate}${o.template ? ` (${o.template})` : ''}`)
         : d.kind === 'one-off' ? oneOffOccurrences(d, today, '9999-12-31').map((o) => `${o.occurrence}`) : [];
+      if (d.kind === 'holiday') {
+        // The coming holiday sends for the places of the audience: which day, for which countries.
+        const filter = await resolveAudience(ctx.db, d.audience);
+        const places = await sql<{ country: string | null; region: string | null }>`SELECT DISTINCT country, region FROM (${audienceQuery(filter, today)}) m ORDER BY 1, 2`.execute(ctx.db.kysely);
+        const byDay = new Map<string, Set<string>>();
+        for (const p of places.rows) {
+          for (const o of holidayOccurrences(d, p.country, p.region, settingsOf(ctx).ourCountry, today, yearOn)) {
+            const k = `${o.occurrence} sent ${o.sendDate}${o.template && o.template !== d.template ? ` (${o.template})` : ''}`;
+            byDay.set(k, (byDay.get(k) ?? new Set()).add(p.country ?? '?'));
+          }
+        }
+        next = [...byDay].sort((a, b) => a[0].split(' sent ')[1]!.localeCompare(b[0].split(' sent ')[1]!) || a[0].localeCompare(b[0])).slice(0, 8).map(([k, cs]) => `${k} for ${[...cs].join(', ')}`);
+      }
       const enrol = await sql<{ state: string; stop_reason: string | null; n: number }>`SELECT state, stop_reason, count(*)::int AS n FROM campaign_enrolments WHERE campaign_id = ${c.id} GROUP BY 1, 2 ORDER BY 1, 2`.execute(ctx.db.kysely);
       const data = { name: c.name, paused: c.paused, file: c.sourceFile, priority: campaignPriority(d), definition: d, next, enrolments: enrol.rows };
       if (opts.json) { ctx.out(formatJson(data)); return; }
