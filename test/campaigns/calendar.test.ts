@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import path from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
 import Holidays from 'date-holidays';
 import { campaignSchema, type HolidayCampaign, type RecurringCampaign } from '../../src/campaigns/campaign-schema.ts';
 import { anniversaryOccurrences, holidayOccurrences, recurringOccurrences } from '../../src/campaigns/schedule.ts';
@@ -128,5 +130,18 @@ describe('send windows and zones', () => {
     expect(localSendSlot('2026-12-26', 'Europe/Berlin', weekdays, 'later').localDate).toBe('2026-12-28');
     const spread = localSendSlot('2026-12-28', 'Europe/Berlin', weekdays, 'later', 125);
     expect(spread.notBefore.toISOString()).toBe('2026-12-28T08:05:00.000Z');
+  });
+});
+
+describe('example campaign files', () => {
+  it('the .yaml.example files (kept out of the folder until renamed) are valid campaign files', () => {
+    const dir = path.resolve(import.meta.dirname, '../../examples/campaigns');
+    const examples = readdirSync(dir).filter((f) => f.endsWith('.yaml.example'));
+    expect(examples.length).toBeGreaterThanOrEqual(3);
+    for (const f of examples) {
+      const r = parseCampaignDocument(f, readFileSync(path.join(dir, f), 'utf8'));
+      expect(r.problems, f).toEqual([]);
+      expect(r.campaign?.name, f).toBe(f.replace('.yaml.example', ''));
+    }
   });
 });
