@@ -287,6 +287,26 @@ describe.skipIf(skipWithoutDovecot(`IMAP faults (${testBackend})`))(`IMAP faults
     for (const secret of ['Wr0ng-Fresh-Pw', 'Wr0ng-Stale-Pw', users[6]!.password]) expect(everything).not.toContain(secret);
   });
 
+  it('the CLI end to end: accounts add, accounts test, sync --once, sync status, threads list', async () => {
+    const u = users[9]!;
+    for (let i = 0; i < 3; i++) d.deliver(u.user, 'INBOX', eml({ from: 'wang@acme.com', to: `${u.user}@maker.cn`, subject: `Order ${i}`, messageId: `cli${i}@acme.com` }));
+    process.env.RAPPORT_TEST_CLI_PW = u.password;
+    try {
+      await cli(['accounts', 'add', 'cli', '--email', `${u.user}@maker.cn`, '--imap-host', '127.0.0.1', '--imap-port', String(d.port), '--imap-tls', 'none', '--imap-user', u.user, '--password-env', 'RAPPORT_TEST_CLI_PW']);
+    } finally {
+      delete process.env.RAPPORT_TEST_CLI_PW;
+    }
+    expect(await cli(['accounts', 'test', 'cli'])).toMatch(/^ok: .*Sent is "Sent"\nfolders: INBOX, Sent/);
+    const out = await cli(['sync', '--once', '--account', 'cli', '--no-progress']);
+    expect(out.split('\n')).toEqual(['cli INBOX: 3 fetched, 3 new, 0 flag changes, 0 expunged (3 on server)', 'cli Sent: 0 fetched, 0 new, 0 flag changes, 0 expunged (0 on server)']);
+    expect(await cli(['sync', '--once', '--account', 'cli', '--no-progress'])).toBe('cli INBOX: unchanged (3 on server)\ncli Sent: unchanged (0 on server)');
+    const status = await cli(['sync', 'status']);
+    expect(status).toMatch(/cli\s+INBOX\s+inbox\s+3\s+3\s+\S+\s+\d+s\s*$/m);
+    const list = JSON.parse(await cli(['threads', 'list', '--json'])) as Array<{ subject: string }>;
+    expect(list.map((x) => x.subject).filter((x) => x.startsWith('Order ')).sort()).toEqual(['Order 0', 'Order 1', 'Order 2']);
+    expect([out, status].join('\n')).not.toContain(u.password);
+  });
+
   it('accounts test says plainly what failed: DNS, TLS, login; and what works', async () => {
     const u = users[7]!;
     process.env.RAPPORT_TEST_FAULT_PW = u.password;
