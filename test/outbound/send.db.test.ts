@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { enqueueMail, parseOutboundSettings, processBatch, runSender, SmtpTransports, type SenderDeps } from '../../src/outbound/index.ts';
 import { unsubscribeKey } from '../../src/outbound/unsubscribe-token.ts';
@@ -117,5 +118,16 @@ describe(`sending through SMTP on ${testBackend}`, () => {
     expect(rows.every((r) => r.state === 'planned' && r.attempts === 0)).toBe(true);
     clock.advance(3_600_000);
     expect((await processBatch(deps(clock))).claimed).toBe(0); // paused: nothing claimed
+  });
+
+  it('an idle send run polls without piling up listeners on its stop signal, and stops when told', async () => {
+    await addTestAccount(t.db);
+    const abort = new AbortController();
+    const d = { ...deps(systemClock, { throttles: false, pollMs: 50, bounceCheckSeconds: 0 }) };
+    const running = runSender(d, { workers: 2, signal: abort.signal });
+    await new Promise((r) => setTimeout(r, 1500)); // ~30 idle polls per worker
+    expect(getEventListeners(abort.signal, 'abort').length).toBeLessThanOrEqual(2);
+    abort.abort();
+    await expect(running).resolves.toEqual({ sent: 0, reports: 0 });
   });
 });
