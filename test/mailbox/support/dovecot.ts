@@ -183,6 +183,17 @@ protocol imap {
     writeFileSync(confFile, conf(port));
     // its own process group: kill() takes the IMAP session processes down with the master
     child = spawn(DOVECOT_BIN as string, ['-F', '-c', confFile], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+    // detached, it would outlive a test process stopped by Ctrl-C or a crash: take it down on exit
+    const pid = child.pid;
+    const reap = (): void => {
+      try {
+        if (pid) process.kill(-pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    };
+    process.once('exit', reap);
+    child.once('exit', () => process.off('exit', reap));
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => {
       stderr += d.toString();
