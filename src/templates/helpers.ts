@@ -154,6 +154,9 @@ function checkUrl(raw: string): string {
   return '#';
 }
 
+/** Countries (ISO 3166 alpha-2) south of the equator, or mostly: their seasons run opposite to ours. */
+const SOUTHERN_HEMISPHERE: ReadonlySet<string> = new Set(['AR', 'AU', 'BO', 'BR', 'BW', 'CL', 'FJ', 'LS', 'MG', 'MU', 'MW', 'MZ', 'NA', 'NZ', 'PE', 'PY', 'SZ', 'UY', 'ZA', 'ZM', 'ZW', 'AO']);
+
 export function registerHelpers(hb: Hbs): string[] {
   const helpers: Record<string, (...args: unknown[]) => unknown> = {
     date(...args) {
@@ -261,6 +264,17 @@ export function registerHelpers(hb: Hbs): string[] {
         text = text.split(`{${k}}`).join(String(v));
       }
       return text;
+    },
+    /**
+     * The copy key of a month's theme: "7", or "7-south" for a client in the southern hemisphere when the
+     * copy has such a variant (July is winter in Sydney): {{copy (monthTheme month client.country) "title"}}.
+     */
+    monthTheme(...args) {
+      const { params, options } = split(args);
+      const m = toNumber(need(params[0], 'monthTheme', 'the month'), 'monthTheme');
+      const country = typeof params[1] === 'string' ? params[1].trim().toUpperCase() : '';
+      const south = `${m}-south`;
+      return SOUTHERN_HEMISPHERE.has(country) && frame(options).copy[south] !== undefined ? south : String(m);
     },
     /** Keeps http(s)/mailto/tel URLs; anything else (javascript:, data: html...) becomes "#". */
     url(...args) {

@@ -84,6 +84,25 @@ describe('the starter library', () => {
     }
   });
 
+  it('monthly cards follow the client\'s seasons: July is winter in Sydney and São Paulo, summer in Chicago', async () => {
+    const lib = await starterLibrary();
+    const card = (locale: string, month: number, country?: string) => {
+      const s = lib.sampleData('monthly-card', locale) as { client: Record<string, unknown> };
+      return lib.render('monthly-card', locale, { ...s, month, client: { ...s.client, country } });
+    };
+    expect(card('en', 7, 'AU').subject).toMatch(/^A winter hello/);
+    expect(card('en', 7, 'AU').text).not.toMatch(/summer/i);
+    expect(card('en', 7, 'US').subject).toMatch(/^A summer hello/);
+    expect(card('en', 7).subject).toMatch(/^A summer hello/);
+    expect(card('en', 3, 'BR').text).toMatch(/autumn/);
+    expect(card('zh-CN', 7, 'AU').subject).toMatch(/^冬日问候 \| /);
+    expect(card('zh-CN', 9, 'NZ').subject).toMatch(/^春日问候 \| /);
+    // months without a seasonal difference are the same card everywhere
+    expect(card('en', 1, 'AU').subject).toBe(card('en', 1, 'US').subject);
+    const south = new Set([2, 3, 4, 5, 7, 8, 9, 10].map((m) => card('en', m, 'AU').subject));
+    expect(south.size).toBe(8);
+  });
+
   it('falls back along the locale chain', async () => {
     const lib = await starterLibrary();
     expect(lib.resolveLocale('birthday', 'zh-TW')).toBe('zh-CN');
