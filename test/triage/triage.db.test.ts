@@ -166,6 +166,11 @@ describe(`triage on stored mail (${testBackend})`, () => {
     const byOwner = await replyReport(db, clock, { from: new Date('2026-12-01T00:00:00Z'), to: new Date('2027-01-01T00:00:00Z') }, 'owner', 'Asia/Shanghai');
     expect(byOwner).toHaveLength(1);
     expect(byOwner[0]).toMatchObject({ group: 'Linda Wu', targets: 3 });
+    // by ISO week of the clock's start, in our zone
+    const byWeek = await replyReport(db, clock, { from: new Date('2026-12-01T00:00:00Z'), to: new Date('2027-01-01T00:00:00Z') }, 'week', 'Asia/Shanghai');
+    expect(byWeek.every((r) => /^2026-W\d{2}$/.test(r.group))).toBe(true);
+    expect(byWeek.reduce((n, r) => n + r.targets, 0)).toBe(3);
+    expect(byWeek.map((r) => r.group)).toEqual([...byWeek.map((r) => r.group)].sort());
 
     // the client replied: human inbound after a date; an auto-reply does not count
     expect(await clientRepliedSince(db, s.greenleaf, new Date('2026-12-01T00:00:00Z'))).toBe(true);
