@@ -54,6 +54,23 @@ interface DsnCandidate {
   failed_recipients: string | null;
 }
 
+/**
+ * Messages that may be bounce reports and were not read yet. The WHERE
+ * clause matches the partial index messages_bounce_candidates_idx
+ * (migration 0401) word for word: change both together.
+ */
+export function bounceCandidatesQuery(limit: number) {
+  return sql<DsnCandidate>`
+      SELECT m.id, m.account_id, m.text_body, m.sent_at, m.in_reply_to, m."references", m.headers->>'x-failed-recipients' AS failed_recipients
+        FROM messages m
+       WHERE m.direction <> 'outbound'
+         AND (m.headers->>'content-type' ILIKE '%report-type=%delivery-status%'
+              OR m.from_address ILIKE 'mailer-daemon@%' OR m.from_address ILIKE 'postmaster@%' OR m.headers->>'x-failed-recipients' IS NOT NULL)
+         AND NOT EXISTS (SELECT 1 FROM outbound_bounces b WHERE b.dsn_message_id = m.id)
+       ORDER BY m.id
+       LIMIT ${limit}`;
+}
+
 export interface ProcessBouncesOptions {
   /** Raw bytes of a stored message (the returned headers carry the Message-ID); without it the stored text is read. */
   readonly loadRaw?: RawLoader | null;
@@ -80,17 +97,7 @@ export interface ProcessBouncesOptions {
 export async function processBounces(db: Db, options: ProcessBouncesOptions = {}): Promise<BounceResult> {
   const clock = options.clock ?? systemClock;
   const log = options.logger ?? silentLogger;
-  const candidates = (
-    await sql<DsnCandidate>`
-      SELECT m.id, m.account_id, m.text_body, m.sent_at, m.in_reply_to, m."references", m.headers->>'x-failed-recipients' AS failed_recipients
-        FROM messages m
-       WHERE m.direction <> 'outbound'
-         AND (m.headers->>'content-type' ILIKE '%report-type=%delivery-status%'
-              OR m.from_address ILIKE 'mailer-daemon@%' OR m.from_address ILIKE 'postmaster@%' OR m.headers->>'x-failed-recipients' IS NOT NULL)
-         AND NOT EXISTS (SELECT 1 FROM outbound_bounces b WHERE b.dsn_message_id = m.id)
-       ORDER BY m.id
-       LIMIT ${options.limit ?? 1000}`.execute(db.kysely)
-  ).rows;
+  const candidates = (await bounceCandidatesQuery(options.limit ?? 1000).execute(db.kysely)).rows;
   let hard = 0;
   let failed = 0;
   let soft = 0;

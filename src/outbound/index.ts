@@ -17,5 +17,5 @@ export { seededJitterMs } from './jitter.ts';
 export { unsubscribeByToken, checkUnsubscribeToken, maskAddress, type TokenTarget } from './unsubscribe.ts';
 export { listOutbox, showOutbox, cancelOutbox, retryOutbox, pauseAccount, resumeAccount, accountSendStatus, OUTBOX_STATES, type OutboxListItem, type OutboxFilter, type OutboxDetail } from './outbox-admin.ts';
 export { parseDsn, parseLegacyBounce, failureKind, type DsnReport, type DsnRecipient, type DsnKind } from './dsn.ts';
-export { processBounces, readDsnRaw, type RawLoader, type BounceResult, type ProcessBouncesOptions } from './bounces.ts';
+export { processBounces, bounceCandidatesQuery, readDsnRaw, type RawLoader, type BounceResult, type ProcessBouncesOptions } from './bounces.ts';
 export { sentCopy, imapRawLoader, type SentCopy, type ImapRawLoader, type ImapTargetSource } from './mailbox-copy.ts';

@@ -1,7 +1,7 @@
-import { sql } from 'kysely';
+import { CompiledQuery, sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { importMessage } from '../../src/mailbox/index.ts';
-import { claimDue, enqueueMail, parseOutboundSettings, processBounces, runSender, SmtpTransports, type BounceResult } from '../../src/outbound/index.ts';
+import { bounceCandidatesQuery, claimDue, enqueueMail, parseOutboundSettings, processBounces, runSender, SmtpTransports, type BounceResult } from '../../src/outbound/index.ts';
 import { ManualClock } from '../../src/shared/clock.ts';
 import { testBackend, useTestDb } from '../support/test-db.ts';
 import { dsnFixture } from './dsn-fixtures.ts';
@@ -122,5 +122,14 @@ describe(`bounce reports synced into the INBOX on ${testBackend}`, () => {
     await runSender({ db: t.db, settings: off, clock: new ManualClock('2026-11-15T00:00:00Z'), transports: tr2 }, { once: true, onBounces: (r) => seen.push(r) });
     await tr2.closeAll();
     expect(seen).toHaveLength(1);
+  });
+
+  it('finds the candidates through the partial index, not by reading every message', async () => {
+    const compiled = bounceCandidatesQuery(1000).compile(t.db.kysely);
+    const plan = await t.db.kysely.transaction().execute(async (trx) => {
+      await sql`SET LOCAL enable_seqscan = off`.execute(trx);
+      return (await trx.executeQuery<{ 'QUERY PLAN': string }>(CompiledQuery.raw(`EXPLAIN ${compiled.sql}`, [...compiled.parameters]))).rows.map((r) => r['QUERY PLAN']).join('\n');
+    });
+    expect(plan).toContain('messages_bounce_candidates_idx');
   });
 });
