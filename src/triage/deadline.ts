@@ -7,15 +7,15 @@ import type { Deadline } from './types.ts';
 const END_OF_DAY_HOUR = 18;
 
 const WEEKDAYS: ReadonlyArray<readonly [RegExp, number]> = [
-  [/^(monday|montag|lunes|lundi|segunda(-feira)?|понедельник\p{L}*|lunedì|一)$/iu, 1],
-  [/^(tuesday|dienstag|martes|mardi|terça(-feira)?|вторник\p{L}*|martedì|二)$/iu, 2],
-  [/^(wednesday|mittwoch|miércoles|miercoles|mercredi|quarta(-feira)?|сред\p{L}*|mercoledì|三)$/iu, 3],
-  [/^(thursday|donnerstag|jueves|jeudi|quinta(-feira)?|четверг\p{L}*|giovedì|四)$/iu, 4],
-  [/^(friday|freitag|viernes|vendredi|sexta(-feira)?|пятниц\p{L}*|venerdì|五)$/iu, 5],
-  [/^(saturday|samstag|sábado|sabado|samedi|суббот\p{L}*|sabato|六)$/iu, 6],
-  [/^(sunday|sonntag|domingo|dimanche|воскресень\p{L}*|domenica|日|天)$/iu, 7],
+  [/^(monday|montag|lunes|lundi|segunda(-feira)?|понедельник\p{L}*|lunedì|一|الاثنين|الإثنين)$/iu, 1],
+  [/^(tuesday|dienstag|martes|mardi|terça(-feira)?|вторник\p{L}*|martedì|二|الثلاثاء)$/iu, 2],
+  [/^(wednesday|mittwoch|miércoles|miercoles|mercredi|quarta(-feira)?|сред\p{L}*|mercoledì|三|الأربعاء|الاربعاء)$/iu, 3],
+  [/^(thursday|donnerstag|jueves|jeudi|quinta(-feira)?|четверг\p{L}*|giovedì|四|الخميس)$/iu, 4],
+  [/^(friday|freitag|viernes|vendredi|sexta(-feira)?|пятниц\p{L}*|venerdì|五|الجمعة)$/iu, 5],
+  [/^(saturday|samstag|sábado|sabado|samedi|суббот\p{L}*|sabato|六|السبت)$/iu, 6],
+  [/^(sunday|sonntag|domingo|dimanche|воскресень\p{L}*|domenica|日|天|الأحد|الاحد)$/iu, 7],
 ];
-const WEEKDAY_WORDS = 'monday|tuesday|wednesday|thursday|friday|saturday|sunday|montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag|lunes|martes|mi[ée]rcoles|jueves|viernes|s[áa]bado|domingo|lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|segunda(?:-feira)?|ter[çc]a(?:-feira)?|quarta(?:-feira)?|quinta(?:-feira)?|sexta(?:-feira)?|понедельник\\p{L}*|вторник\\p{L}*|сред\\p{L}*|четверг\\p{L}*|пятниц\\p{L}*|суббот\\p{L}*|воскресень\\p{L}*|luned[iì]|marted[iì]|mercoled[iì]|gioved[iì]|venerd[iì]';
+const WEEKDAY_WORDS = 'monday|tuesday|wednesday|thursday|friday|saturday|sunday|montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag|lunes|martes|mi[ée]rcoles|jueves|viernes|s[áa]bado|domingo|lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|segunda(?:-feira)?|ter[çc]a(?:-feira)?|quarta(?:-feira)?|quinta(?:-feira)?|sexta(?:-feira)?|понедельник\\p{L}*|вторник\\p{L}*|сред\\p{L}*|четверг\\p{L}*|пятниц\\p{L}*|суббот\\p{L}*|воскресень\\p{L}*|luned[iì]|marted[iì]|mercoled[iì]|gioved[iì]|venerd[iì]|ال[إا]ثنين|الثلاثاء|ال[أا]ربعاء|الخميس|الجمعة|السبت|ال[أا]حد';
 
 const MONTHS: ReadonlyArray<readonly [RegExp, number]> = [
   [/^(jan(uary)?|januar|jänner|enero|janvier|janeiro|январ\p{L}*|gennaio)$/iu, 1],
@@ -33,16 +33,16 @@ const MONTHS: ReadonlyArray<readonly [RegExp, number]> = [
 ];
 const MONTH_WORDS = 'jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|januar|jänner|februar|märz|juni|juli|oktober|dezember|enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre|janvier|février|mars|avril|mai|juin|juillet|août|septembre|octobre|novembre|décembre|janeiro|fevereiro|março|maio|junho|julho|setembro|outubro|novembro|dezembro|январ\\p{L}*|феврал\\p{L}*|март\\p{L}*|апрел\\p{L}*|ма[яй]|июн\\p{L}*|июл\\p{L}*|август\\p{L}*|сентябр\\p{L}*|октябр\\p{L}*|ноябр\\p{L}*|декабр\\p{L}*|gennaio|febbraio|aprile|maggio|giugno|luglio|settembre|ottobre|dicembre';
 
-const BY = "by|before|until|till|no later than|not later than|latest|d'ici|avant|jusqu'au|bis|vor|antes del?|hasta el|até|ate|до|entro|prima di";
+const BY = "by|before|until|till|no later than|not later than|latest|d'ici|avant|jusqu'au|bis|vor|antes del?|hasta el|até|ate|до|entro|prima di|قبل|بحلول|حتى";
 const BEFORE_EXCLUSIVE = /^(before|avant|vor|antes|prima)/i;
 const NUM_WORDS: Readonly<Record<string, number>> = { one: 1, two: 2, three: 3, four: 4, five: 5, six: 6, seven: 7, ten: 10, 一: 1, 二: 2, 两: 2, 三: 3, 四: 4, 五: 5, 七: 7, 十: 10 };
 
-const RE_WEEKDAY = new RegExp(`(?<![\\p{L}])(${BY})\\s+(?:(this|next|coming|ce|diesen|este|esta|próximo|proximo|cette|next week's)\\s+)?(${WEEKDAY_WORDS})(?![\\p{L}])`, 'giu');
+const RE_WEEKDAY = new RegExp(`(?<![\\p{L}])(${BY})\\s+(?:(this|next|coming|ce|diesen|este|esta|próximo|proximo|cette|next week's|يوم)\\s+)?(${WEEKDAY_WORDS})(?![\\p{L}])`, 'giu');
 const RE_ZH_WEEKDAY = /(本|这|下|下个)?(周|星期|礼拜)([一二三四五六日天])(前|之前|以前|下班前)?/gu;
 const RE_TODAY = /(?<![\p{L}])(today|tonight|this (afternoon|evening)|end of (the )?(business )?day|EOD|COB|heute|hoy( mismo)?|aujourd'hui|hoje|сегодня|oggi)(?![\p{L}])|今天|今日|下班前|اليوم/giu;
 const RE_TOMORROW = /(?<![\p{L}])(tomorrow|morgen|mañana|demain|amanhã|завтра|domani)(?![\p{L}])|明天|明日|غدا/giu;
 const RE_HOURS = /(?<![\p{L}])(within the next (few )?hours|in the next (few )?hours|in a few hours)(?![\p{L}])/giu;
-const RE_WITHIN = /(?<![\p{L}])(within|in the next|innerhalb (von )?|binnen|en|dentro de|sous|dans les|em|в течение|entro)\s+(\d{1,2}|one|two|three|four|five|six|seven|ten)\s+(working |business )?(hours?|days?|weeks?|Stunden|Tage[n]?|Wochen|horas?|días|dias|heures|jours|semaines|semanas|часов|часа|дней|дня|недел\p{L}*|giorni|ore)(?![\p{L}])/giu;
+const RE_WITHIN = /(?<![\p{L}])(within|in the next|innerhalb (von )?|binnen|en|dentro de|sous|dans les|em|в течение|entro|خلال)\s+(\d{1,2}|one|two|three|four|five|six|seven|ten)\s+(working |business )?(hours?|days?|weeks?|Stunden|Tage[n]?|Wochen|horas?|días|dias|heures|jours|semaines|semanas|часов|часа|дней|дня|недел\p{L}*|giorni|ore|ساعات|ساعة|أيام|ايام|يوم|أسابيع|أسبوع)(?![\p{L}])/giu;
 const RE_ZH_WITHIN = /(\d{1,2}|[一二两三四五七十])(个)?(小时|天|个?工作日|周)(之内|以内|内)/gu;
 const RE_DATE_DM = new RegExp(`(?<![\\p{L}])(${BY})\\s+(?:the\\s+|le\\s+|zum\\s+|el\\s+|o\\s+|il\\s+)?(\\d{1,2})(?:st|nd|rd|th|\\.|er)?\\s+(?:of\\s+|de\\s+)?(${MONTH_WORDS})(?![\\p{L}])`, 'giu');
 const RE_DATE_MD = new RegExp(`(?<![\\p{L}])(${BY})\\s+(${MONTH_WORDS})\\s+(\\d{1,2})(?:st|nd|rd|th)?(?![\\p{L}\\d])`, 'giu');
@@ -131,8 +131,8 @@ export function extractDeadline(text: string, sentAt: Date, zone: Zone): Deadlin
     const n = Number(m[3]) || NUM_WORDS[(m[3] ?? '').toLowerCase()] || 0;
     const unit = (m[5] ?? '').toLowerCase();
     if (n <= 0) continue;
-    if (/^(hour|stunde|hora|heure|час|ore)/.test(unit)) push(now.plus({ hours: n }), m[0]);
-    else if (/^(week|woche|semana|semaine|недел)/.test(unit)) push(now.plus({ weeks: n }), m[0]);
+    if (/^(hour|stunde|hora|heure|час|ore|ساع)/.test(unit)) push(now.plus({ hours: n }), m[0]);
+    else if (/^(week|woche|semana|semaine|недел|أسب)/.test(unit)) push(now.plus({ weeks: n }), m[0]);
     else push(now.plus({ days: n }), m[0]);
   }
   for (const m of text.matchAll(RE_ZH_WITHIN)) {

@@ -28,6 +28,13 @@ describe('deadlines in the sender time zone', () => {
     expect(extractDeadline('нужно до 15 января', sent, berlin)?.at.getUTCMonth()).toBe(0);
     expect(at(extractDeadline('请在12月25日前报价', sent, IANAZone.create('Asia/Shanghai')))).toBe(new Date('2026-12-25T18:00:00+08:00').toISOString());
   });
+  it('Arabic: قبل يوم الخميس (before Thursday) and خلال 3 أيام (within 3 days), in Dubai', () => {
+    const dubai = IANAZone.create('Asia/Dubai');
+    const s = new Date('2026-12-07T09:00:00+04:00'); // Monday
+    expect(at(extractDeadline('نحتاج عرض السعر قبل يوم الخميس', s, dubai))).toBe(new Date('2026-12-10T18:00:00+04:00').toISOString());
+    expect(at(extractDeadline('يرجى الرد خلال 3 أيام', s, dubai))).toBe(new Date('2026-12-10T09:00:00+04:00').toISOString());
+    expect(extractDeadline('شكرا على الكتالوج', s, dubai)).toBeNull();
+  });
   it('uses the Date header offset when the client zone is unknown', () => {
     const z = senderZone(null, 330);
     expect(at(extractDeadline('reply today please', new Date('2026-12-01T05:00:00Z'), z))).toBe(new Date('2026-12-01T18:00:00+05:30').toISOString());
