@@ -10,6 +10,7 @@ import { composeMessage, isPromotional, unsubscribeLinks, type UnsubscribeConfig
 import { seededUnit } from './jitter.ts';
 import { processBounces, type BounceResult, type RawLoader } from './bounces.ts';
 import { recoverExpiredLeases, resolveUncertain } from './recovery.ts';
+import { processMailtoUnsubscribes } from './unsubscribe.ts';
 import type { RenderedContent, Renderer } from './renderer.ts';
 import type { OutboundSettings } from './settings.ts';
 import { classifySmtpError, oneLine, type SmtpErrorLike, type SmtpOutcome } from './smtp-outcome.ts';
@@ -268,7 +269,7 @@ const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
  * once, until nothing is due). Every few seconds one loop recovers expired
  * leases (-> uncertain) and resolves uncertain rows by the documented rule;
  * every outbound.bounceCheckSeconds (and once at the start) it reads the
- * bounce reports (DSNs) the mailbox sync brought in (processBounces).
+ * bounce reports (DSNs) and mailto: unsubscribes the mailbox sync brought in.
  */
 export async function runSender(deps: SenderDeps, options: RunOptions = {}): Promise<{ sent: number; reports: number }> {
   const workers = Math.max(1, options.workers ?? 1);
@@ -287,6 +288,7 @@ export async function runSender(deps: SenderDeps, options: RunOptions = {}): Pro
       lastBounces = t;
       const res = await processBounces(deps.db, { clock: deps.clock, settings: deps.settings, loadRaw: deps.loadRaw ?? null, ...(deps.logger ? { logger: deps.logger } : {}) });
       options.onBounces?.(res);
+      if (deps.unsubscribe) await processMailtoUnsubscribes(deps.db, deps.unsubscribe.key, deps.clock);
     }
   };
   if (options.dryRun) {

@@ -109,6 +109,8 @@ export interface UnsubscribesTable {
   outbox_id: number | null;
   campaign_id: number | null;
   method: UnsubscribeMethod;
+  /** The synced message that asked (a mailto: unsubscribe), read once. */
+  source_message_id: Defaulted<number | null>;
   created_at: TimestampDefault;
 }
 
