@@ -63,6 +63,8 @@ function check(node: unknown, segs: readonly string[], i: number, at: string, r:
   }
   const seg = segs[i]!;
   if (seg === '[]') {
+    // An absent list is the list's own requirement's business (a required list has one); its items' rules apply to items only.
+    if (node === undefined || node === null) return undefined;
     if (!Array.isArray(node)) return { path: at, problem: 'must be a list' };
     for (let k = 0; k < node.length; k++) {
       const m = check(node[k], segs, i + 1, `${at}[${k}]`, r);

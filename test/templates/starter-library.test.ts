@@ -103,6 +103,17 @@ describe('the starter library', () => {
     expect(south.size).toBe(8);
   });
 
+  it('an optional list left out renders without it; a list given with an incomplete item is refused', async () => {
+    const lib = await starterLibrary();
+    for (const [name, list] of [['vip-summary', 'projects'], ['order-status', 'photos']] as const) {
+      const data: Record<string, unknown> = { ...lib.sampleData(name, 'en') };
+      delete data[list];
+      expect(() => lib.render(name, 'en', data), name).not.toThrow();
+      expect(() => lib.render(name, 'en', { ...data, [list]: 'none' }), name).toThrow(/must be a list/);
+      expect(() => lib.render(name, 'en', { ...data, [list]: [{}] }), name).toThrow(new RegExp(`${list}\\[0\\]`));
+    }
+  });
+
   it('falls back along the locale chain', async () => {
     const lib = await starterLibrary();
     expect(lib.resolveLocale('birthday', 'zh-TW')).toBe('zh-CN');
