@@ -10,8 +10,13 @@ export function parseConfigSection<S extends z.ZodType>(section: string, schema:
   const res = schema.safeParse(raw ?? {});
   if (!res.success) {
     const issue = res.error.issues[0];
-    const key = [section, ...(issue?.path ?? []).map(String)].join('.');
-    throw new AppError('CONFIG_INVALID', `config ${key}: ${issue?.message ?? 'invalid'}`);
+    const path = [section, ...(issue?.path ?? []).map(String)];
+    // An unknown key (a typo such as `fallbacks`) is named in the path, so the line points at it.
+    if (issue?.code === 'unrecognized_keys') {
+      path.push(issue.keys.join(', '));
+      throw new AppError('CONFIG_INVALID', `config ${path.join('.')}: unknown key`);
+    }
+    throw new AppError('CONFIG_INVALID', `config ${path.join('.')}: ${issue?.message ?? 'invalid'}`);
   }
   return res.data;
 }

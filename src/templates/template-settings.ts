@@ -1,6 +1,6 @@
 /** The `templates:` section of the config file. */
 import { z } from 'zod';
-import { AppError } from '../shared/app-error.ts';
+import { parseConfigSection } from '../config/section.ts';
 
 const schema = z
   .object({
@@ -14,12 +14,7 @@ const schema = z
 export type TemplateSettings = z.infer<typeof schema>;
 
 export function parseTemplateSettings(raw: unknown): TemplateSettings {
-  const parsed = schema.safeParse(raw ?? {});
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new AppError('CONFIG_INVALID', `config templates.${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`);
-  }
-  return parsed.data;
+  return parseConfigSection('templates', schema, raw);
 }
 
 /** The library options the config asks for (`templates.fallback`, `templates.dev`): every command that loads templates uses these. */

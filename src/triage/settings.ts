@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { IANAZone } from 'luxon';
 import { AppError } from '../shared/app-error.ts';
+import { parseConfigSection } from '../config/section.ts';
 
 /** Per-tier hours; `none` is for prospects and unlinked senders. */
 const tierHours = (d: { key: number; major: number; normal: number; small: number; none: number }, floor: number) =>
@@ -72,12 +73,7 @@ export type TriageSettings = z.infer<typeof schema>;
 
 /** Validates the `triage` section of the config file, with defaults and floors. */
 export function parseTriageSettings(raw: unknown): TriageSettings {
-  const res = schema.safeParse(raw ?? {});
-  if (!res.success) {
-    const issue = res.error.issues[0];
-    throw new AppError('CONFIG_INVALID', `config triage.${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`);
-  }
-  const s = res.data;
+  const s = parseConfigSection('triage', schema, raw);
   if (!IANAZone.isValidZone(s.calendar.zone)) throw new AppError('CONFIG_INVALID', `config triage.calendar.zone: "${s.calendar.zone}" is not an IANA time zone`);
   if (s.calendar.start >= s.calendar.end) throw new AppError('CONFIG_INVALID', `config triage.calendar: start ${s.calendar.start} must be before end ${s.calendar.end}`);
   return s;

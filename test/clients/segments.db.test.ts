@@ -144,6 +144,7 @@ describe(`segments on ${testBackend}`, () => {
     expect(() => parseSegmentSettings({ dormantFactor: 0 })).toThrow(/segments.dormantFactor/);
     expect(() => parseSegmentSettings({ tierShares: { key: 0.5, major: 0.4, normal: 0.3 } })).toThrow(/tierShares/);
     expect(() => parseSegmentSettings({ dormantFactor: 'twice' })).toThrow(/^config segments.dormantFactor: /);
+    expect(() => parseSegmentSettings({ dormantFactr: 2 })).toThrow(/^config segments.dormantFactr: unknown key$/);
     expect(parseSegmentSettings({ oldAfterOrders: 3 }).oldAfterOrders).toBe(3);
   });
 });
