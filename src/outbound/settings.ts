@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { MailKind } from '../db/tables/outbound.ts';
 import { AppError } from '../shared/app-error.ts';
+import { parseConfigSection } from '../config/section.ts';
 
 /**
  * The `outbound:` section of the config file, validated with defaults and
@@ -117,12 +118,7 @@ export type SendWindow = NonNullable<z.infer<typeof windowSchema>>;
 export type BudgetRule = z.infer<typeof budgetSchema>;
 
 export function parseOutboundSettings(raw: unknown): OutboundSettings {
-  const parsed = settingsSchema.safeParse(raw ?? {});
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new AppError('CONFIG_INVALID', `config outbound.${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`);
-  }
-  const s = parsed.data;
+  const s = parseConfigSection('outbound', settingsSchema, raw);
   for (const [kind, w] of Object.entries(s.windows)) {
     if (!w) continue;
     const [a, b] = w.hours.split('-');
