@@ -9,6 +9,7 @@ import { registerTemplatesCommands } from './commands/templates.ts';
 import { registerOutboundCommands } from './commands/outbound.ts';
 import { registerCampaignsCommands } from './commands/campaigns.ts';
 import { registerDemoCommands } from './commands/demo.ts';
+import { registerServeCommands } from './commands/serve.ts';
 
 /** Builds the whole `rapport` command tree. Tests call it with their own runner. */
 export function buildProgram(run: Runner = makeRunner()): Command {
@@ -25,6 +26,7 @@ export function buildProgram(run: Runner = makeRunner()): Command {
   registerTemplatesCommands(program, run);
   registerOutboundCommands(program, run);
   registerCampaignsCommands(program, run);
+  registerServeCommands(program, run);
   registerDemoCommands(program, run);
   return program;
 }

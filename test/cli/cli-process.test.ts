@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -58,4 +58,37 @@ describe('the rapport command', () => {
     expect(r.code).toBe(1);
     expect(r.err).toBe('rapport: date "2026-02-30": not a calendar date\n');
   }, 90_000);
+
+  it('serve: answers the unsubscribe pages until SIGTERM, then stops cleanly; a forged token changes nothing', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'rapport-cli-'));
+    dirs.push(dir);
+    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0'], {
+      env: { ...process.env, RAPPORT_LOG_LEVEL: 'silent', RAPPORT_DATA_DIR: dir, RAPPORT_SECRET_KEY: 'a'.repeat(64) },
+    });
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      const started = Date.now();
+      while (!/listening on (http:\/\/\S+)/.test(out) && Date.now() - started < 60_000) await new Promise((r) => setTimeout(r, 100));
+      const base = /listening on (http:\/\/\S+)/.exec(out)?.[1];
+      expect(base).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(await (await fetch(`${base}/health`)).json()).toEqual({ ok: true });
+      const forged = await fetch(`${base}/unsubscribe/1.forged`, { method: 'POST', body: 'List-Unsubscribe=One-Click' });
+      expect(forged.status).toBe(400);
+      expect(await forged.text()).toContain('Nothing was changed');
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+    expect(out).toContain('stopped');
+  }, 90_000);
+
+  it('serve: a bad port is one line, exit 1', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'rapport-cli-'));
+    dirs.push(dir);
+    const r = rapport(['serve', '--port', 'eighty'], { RAPPORT_DATA_DIR: dir, RAPPORT_SECRET_KEY: 'a'.repeat(64) });
+    expect(r.code).toBe(1);
+    expect(r.err).toBe('rapport: --port "eighty": not a port number\n');
+  });
 });
