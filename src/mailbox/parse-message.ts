@@ -1,4 +1,5 @@
-import { simpleParser, type AddressObject, type EmailAddress, type ParsedMail } from 'mailparser';
+import { MailParser, simpleParser, type AddressObject, type EmailAddress, type ParsedMail } from 'mailparser';
+import MailsplitHeaders from '@zone-eu/mailsplit/lib/headers.js';
 import { convert as htmlToText } from 'html-to-text';
 import { normalizeAddress } from './address.ts';
 import { contentHash } from './content-hash.ts';
@@ -89,6 +90,45 @@ export async function parseMessage(original: Buffer, options: ParseOptions = {})
     return fromParsedMail(mail, original, options);
   } catch (cause) {
     return parseFallback(raw, `mailparser result: ${describeError(cause)}`, options);
+  }
+}
+
+/** mailparser's own header decoding (one instance a thread: only its processHeaders is used, no stream). */
+let headerDecoder: { processHeaders(lines: unknown): Map<string, unknown> } | null = null;
+const MAIL_FIELDS = ['subject', 'references', 'date', 'to', 'from', 'cc', 'bcc', 'message-id', 'in-reply-to', 'reply-to'] as const;
+
+function headerBlockEnd(raw: Buffer): number {
+  const crlf = raw.indexOf('\r\n\r\n');
+  const lf = raw.indexOf('\n\n');
+  if (crlf < 0) return lf < 0 ? raw.length : lf;
+  return lf < 0 ? crlf : Math.min(crlf, lf);
+}
+
+/**
+ * Reads a header block only (the sync's header pass: BODY[HEADER.FIELDS ...]),
+ * without mailparser's stream machinery, which costs as much for a header as for a
+ * whole small message. The fields go through mailparser's own header decoding and
+ * the same mapping as parseMessage, so a message read here and read whole gets the
+ * same Message-ID, addresses, subject, date and content hash (a corpus test holds
+ * this). No body: text, HTML and attachments are empty. Never throws.
+ */
+export function parseHeaderFields(original: Buffer, options: ParseOptions = {}): ParsedMessage {
+  let raw = original;
+  try {
+    raw = repairRaw(original);
+  } catch {
+    raw = original;
+  }
+  try {
+    headerDecoder ??= new MailParser({ skipTextToHtml: true, skipImageLinks: true } as ConstructorParameters<typeof MailParser>[0]) as unknown as { processHeaders(lines: unknown): Map<string, unknown> };
+    const block = new MailsplitHeaders(raw.subarray(0, headerBlockEnd(raw)));
+    const lines = block.getList();
+    const headers = headerDecoder.processHeaders(lines);
+    const mail: Record<string, unknown> = { headers, headerLines: lines, attachments: [] };
+    for (const key of MAIL_FIELDS) if (headers.has(key)) mail[key.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase())] = headers.get(key);
+    return fromParsedMail(mail as unknown as ParsedMail, original, options);
+  } catch (cause) {
+    return parseFallback(raw, `header fields: ${describeError(cause)}`, options);
   }
 }
 

@@ -17,7 +17,21 @@ export interface StoreItem {
   readonly gmMsgid?: string | null | undefined;
   /** Only the header was fetched (a message over mailbox.maxMessageBytes): body_state 'headers'. */
   readonly headersOnly?: boolean | undefined;
+  /**
+   * The sync's header pass: only the header fields were fetched, the body
+   * comes in the body pass (fillBodies). Stored as body_state 'headers' with
+   * no parse error and no body: see BODY_PENDING_SQL.
+   */
+  readonly bodyPending?: boolean | undefined;
 }
+
+/**
+ * A message whose body has not been fetched yet (the sync's header pass
+ * stored it; the body pass fills it in place). body_state 'headers' alone
+ * also marks a message over mailbox.maxMessageBytes, which always carries a
+ * parse error saying so and is never fetched again. Triage waits for these.
+ */
+export const BODY_PENDING_SQL = `body_state = 'headers' AND parse_error IS NULL`;
 
 export interface StoreOptions {
   readonly accountId?: number | null;
@@ -33,6 +47,8 @@ export interface StoredMessage {
   readonly threadId: number | null;
   /** False when the message was already stored (another folder, a re-upload, a re-run). */
   readonly created: boolean;
+  /** The stored row still waits for its body (BODY_PENDING_SQL), whether created now or found. */
+  readonly bodyPending: boolean;
 }
 
 export interface StoreResult {
@@ -65,7 +81,7 @@ export async function storeMessages(db: Db | Kysely<Database>, items: ReadonlyAr
       return { item, sentAt: p.date ?? item.internalDate ?? new Date(), participants: [...new Set([p.from?.address, ...p.replyTo.map((a) => a.address), ...recipients].filter((a): a is string => !!a))] };
     });
     const key = (p: ParsedMessage): string => `${p.messageId}\u0000${p.contentHash}`;
-    const ids = new Map<string, { id: number; threadId: number | null; created: boolean }>();
+    const ids = new Map<string, { id: number; threadId: number | null; created: boolean; bodyPending: boolean }>();
     // 1. messages, deduplicated within the batch and against the table
     const unique = [...new Map(rows.map((r) => [key(r.item.parsed), r])).values()];
     for (let i = 0; i < unique.length; i += 100) {
@@ -76,6 +92,7 @@ export async function storeMessages(db: Db | Kysely<Database>, items: ReadonlyAr
           chunk.map(({ item, sentAt }) => {
             const p = item.parsed;
             const recipients = [...p.to, ...p.cc, ...p.bcc].map((a) => a.address);
+            const pending = item.bodyPending === true;
             return {
               message_id: p.messageId,
               content_hash: p.contentHash,
@@ -93,29 +110,29 @@ export async function storeMessages(db: Db | Kysely<Database>, items: ReadonlyAr
               in_reply_to: p.inReplyTo,
               references: [...p.references],
               headers: cleanJson(p.headers),
-              text_body: p.textBody,
-              html_body: p.htmlBody,
-              newest_part: p.newestPart,
-              attachments: cleanJson(p.attachments),
+              text_body: pending ? null : p.textBody,
+              html_body: pending ? null : p.htmlBody,
+              newest_part: pending ? null : p.newestPart,
+              attachments: cleanJson(pending ? [] : p.attachments),
               size: p.size,
               gm_msgid: item.gmMsgid ?? null,
-              parse_error: p.parseError,
-              body_state: item.headersOnly ? 'headers' : 'full',
-              raw: p.parseError && item.raw ? item.raw : null,
+              parse_error: pending ? null : p.parseError,
+              body_state: item.headersOnly || pending ? 'headers' : 'full',
+              raw: !pending && p.parseError && item.raw ? item.raw : null,
             };
           }),
         )
         .onConflict((oc) => oc.columns(['message_id', 'content_hash']).doNothing())
-        .returning(['id', 'message_id', 'content_hash'])
+        .returning(['id', 'message_id', 'content_hash', 'body_state', 'parse_error'])
         .execute();
-      for (const r of inserted) ids.set(`${r.message_id}\u0000${r.content_hash}`, { id: r.id, threadId: null, created: true });
+      for (const r of inserted) ids.set(`${r.message_id}\u0000${r.content_hash}`, { id: r.id, threadId: null, created: true, bodyPending: r.body_state === 'headers' && r.parse_error === null });
       const missing = chunk.filter((r) => !ids.has(key(r.item.parsed)));
       if (missing.length > 0) {
-        const found = await sql<{ id: number; message_id: string; content_hash: string; thread_id: number | null }>`
-          SELECT m.id, m.message_id, m.content_hash, m.thread_id FROM messages m
+        const found = await sql<{ id: number; message_id: string; content_hash: string; thread_id: number | null; pending: boolean }>`
+          SELECT m.id, m.message_id, m.content_hash, m.thread_id, (m.body_state = 'headers' AND m.parse_error IS NULL) AS pending FROM messages m
           JOIN unnest(${sql.val(missing.map((r) => r.item.parsed.messageId))}::text[], ${sql.val(missing.map((r) => r.item.parsed.contentHash))}::text[]) AS v(mid, h)
             ON m.message_id = v.mid AND m.content_hash = v.h`.execute(trx);
-        for (const r of found.rows) ids.set(`${r.message_id}\u0000${r.content_hash}`, { id: r.id, threadId: r.thread_id, created: false });
+        for (const r of found.rows) ids.set(`${r.message_id}\u0000${r.content_hash}`, { id: r.id, threadId: r.thread_id, created: false, bodyPending: r.pending === true });
       }
     }
     // 2. placements (the record of what a folder sync has done)
@@ -169,8 +186,45 @@ export async function storeMessages(db: Db | Kysely<Database>, items: ReadonlyAr
       const isNew = v.created && !reported.has(kk);
       reported.add(kk);
       if (isNew) created++;
-      out.push({ rowId: v.id, threadId: v.threadId, created: isNew });
+      out.push({ rowId: v.id, threadId: v.threadId, created: isNew, bodyPending: v.bodyPending });
     }
     return { messages: out, created, existing: items.length - created };
   });
+}
+
+/** A body fetched and parsed by the sync's body pass, for a row stored by its header pass. */
+export interface BodyFill {
+  readonly rowId: number;
+  readonly parsed: ParsedMessage;
+  readonly raw: Buffer;
+}
+
+/**
+ * Fills the bodies of header-pass rows in place, set-based (one UPDATE per
+ * batch; the raw bytes only for the rare message that failed to parse). Only
+ * rows still waiting are touched, so a body fetched twice (two folders, a
+ * re-run) changes nothing the second time. The row keeps the Message-ID and
+ * content hash the header pass gave it (its identity: threads, placements and
+ * other copies already point at it); a message without a Message-ID never
+ * waits here (its key needs the body: the sync stores it whole in the body
+ * pass). Returns the number of rows filled.
+ */
+export async function fillBodies(trx: Kysely<Database>, fills: ReadonlyArray<BodyFill>): Promise<number> {
+  if (fills.length === 0) return 0;
+  const byRow = [...new Map(fills.map((f) => [f.rowId, f])).values()];
+  const res = await sql`
+    UPDATE messages m SET text_body = v.text_body, html_body = v.html_body, newest_part = v.newest_part, attachments = v.attachments::jsonb,
+           size = v.size, parse_error = v.parse_error, body_state = 'full'
+      FROM (SELECT unnest(${sql.val(byRow.map((f) => f.rowId))}::bigint[]) AS id,
+                   unnest(${sql.val(byRow.map((f) => f.parsed.textBody))}::text[]) AS text_body,
+                   unnest(${sql.val(byRow.map((f) => f.parsed.htmlBody))}::text[]) AS html_body,
+                   unnest(${sql.val(byRow.map((f) => f.parsed.newestPart))}::text[]) AS newest_part,
+                   unnest(${sql.val(byRow.map((f) => cleanJson(f.parsed.attachments)))}::text[]) AS attachments,
+                   unnest(${sql.val(byRow.map((f) => f.parsed.size))}::int[]) AS size,
+                   unnest(${sql.val(byRow.map((f) => f.parsed.parseError))}::text[]) AS parse_error) v
+     WHERE m.id = v.id AND m.body_state = 'headers' AND m.parse_error IS NULL`.execute(trx);
+  for (const f of byRow) {
+    if (f.parsed.parseError) await trx.updateTable('messages').set({ raw: f.raw }).where('id', '=', f.rowId).where('raw', 'is', null).execute();
+  }
+  return Number(res.numAffectedRows ?? 0);
 }

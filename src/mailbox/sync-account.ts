@@ -35,7 +35,9 @@ export interface SyncAccountOptions {
   readonly clock?: Clock;
   readonly onProgress?: (p: FolderProgress) => void;
   readonly parse?: ParseFn;
-  readonly afterBatch?: (committed: number) => void | Promise<void>;
+  readonly afterBatch?: (committed: number, pass: 'headers' | 'bodies') => void | Promise<void>;
+  /** Stop each folder after its header pass (threads and links in, bodies on the next run). */
+  readonly stopAfterHeaders?: boolean;
   readonly sleep?: (ms: number) => Promise<void>;
 }
 
@@ -116,7 +118,7 @@ export async function syncAccount(db: Db, config: Pick<Config, 'secretKey' | 'se
       for (let attempt = 0; ; attempt++) {
         try {
           if (!client.usable) client = await connectWithRetry(target, settings, options.logger, sleep);
-          const result = await syncFolder({ db, client, accountId, us, settings, clock, logger: options.logger, onProgress: options.onProgress, parse, afterBatch: options.afterBatch }, row.id);
+          const result = await syncFolder({ db, client, accountId, us, settings, clock, logger: options.logger, onProgress: options.onProgress, parse, afterBatch: options.afterBatch, stopAfterHeaders: options.stopAfterHeaders }, row.id);
           reports.push({ path: p.path, ok: true, result });
           break;
         } catch (e) {

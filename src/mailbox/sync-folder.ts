@@ -4,9 +4,9 @@ import type { Db } from '../db/database.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { Logger } from '../shared/logger.ts';
 import { AppError } from '../shared/app-error.ts';
-import { parseMessage } from './parse-message.ts';
 import type { ParsedMessage } from './parsed-message.ts';
-import { storeMessages, type StoreItem } from './store-messages.ts';
+import { parseHeaderFields, parseMessage, KEPT_HEADERS } from './parse-message.ts';
+import { fillBodies, storeMessages, type BodyFill, type StoreItem } from './store-messages.ts';
 import type { SyncSettings } from './sync-settings.ts';
 
 /** The per-folder cursor, plain data (saved in mail_folders). */
@@ -42,8 +42,10 @@ export interface FolderSyncContext {
   readonly onProgress?: ((p: FolderProgress) => void) | undefined;
   /** Defaults to parseMessage on this thread. */
   readonly parse?: ParseFn | undefined;
-  /** Test hook: called after each committed batch (a test kills the process here). */
-  readonly afterBatch?: ((committed: number) => void | Promise<void>) | undefined;
+  /** Test hook: called after each committed batch of either pass (a test kills the process here); `committed` counts the header pass's messages. */
+  readonly afterBatch?: ((committed: number, pass: 'headers' | 'bodies') => void | Promise<void>) | undefined;
+  /** Stop after the header pass: threads and links are in, the bodies (and the cursor) wait for the next run. */
+  readonly stopAfterHeaders?: boolean | undefined;
 }
 
 export interface FolderSyncResult {
@@ -51,11 +53,26 @@ export interface FolderSyncResult {
   readonly path: string;
   readonly unchanged: boolean;
   readonly reset: boolean;
+  /** New UIDs handled (header pass, and messages without a Message-ID in the body pass). */
   readonly fetched: number;
   readonly created: number;
+  /** Bodies filled in by the body pass (this run's header pass rows and any left by an earlier run). */
+  readonly bodies: number;
   readonly flagsUpdated: number;
   readonly expunged: number;
   readonly serverCount: number;
+}
+
+/** The header fields the header pass fetches: what threading, linking, triage and bounce handling read. */
+export const HEADER_FIELDS: string[] = [...new Set(['message-id', 'in-reply-to', 'references', 'from', 'to', 'cc', 'bcc', 'reply-to', 'date', 'subject', 'mime-version', ...KEPT_HEADERS])];
+const CRLF = Buffer.from('\r\n');
+
+/** Placements of this folder whose message still waits for its body (BODY_PENDING_SQL), newest first. */
+function waitingBodies(db: Db, folderId: number) {
+  return sql<{ uid: number; id: number }>`
+    SELECT p.uid, m.id FROM messages m JOIN message_placements p ON p.message_id = m.id
+     WHERE m.body_state = 'headers' AND m.parse_error IS NULL AND p.folder_id = ${folderId}
+     ORDER BY p.uid DESC`.execute(db.kysely);
 }
 
 const num = (v: bigint | number | undefined | null): number | null => (v === undefined || v === null ? null : Number(v));
@@ -118,15 +135,15 @@ export async function syncFolder(ctx: FolderSyncContext, folderId: number): Prom
 
   const now = ctx.clock.now();
   const sweepDue = !folder.lastSweepAt || now.getTime() - folder.lastSweepAt.getTime() >= settings.sweepMinutes * 60_000;
-  const unchanged =
+  let unchanged =
     !reset && folder.uidNext !== null && folder.uidNext === uidNext && (!condstore || (folder.highestModseq !== null && folder.highestModseq === modseq)) && folder.messageCount === serverCount && !sweepDue;
+  // a run stopped between the passes left bodies to fetch
+  if (unchanged && (await sql`SELECT 1 FROM messages m WHERE m.body_state = 'headers' AND m.parse_error IS NULL AND EXISTS (SELECT 1 FROM message_placements p WHERE p.message_id = m.id AND p.folder_id = ${folderId}) LIMIT 1`.execute(db.kysely)).rows.length > 0) unchanged = false;
   if (unchanged) {
     await db.kysely.updateTable('mail_folders').set({ last_success_at: now, server_count: serverCount, last_error: null }).where('id', '=', folderId).execute();
-    return { folderId, path: folder.path, unchanged: true, reset, fetched: 0, created: 0, flagsUpdated: 0, expunged: 0, serverCount };
+    return { folderId, path: folder.path, unchanged: true, reset, fetched: 0, created: 0, bodies: 0, flagsUpdated: 0, expunged: 0, serverCount };
   }
 
-  let fetched = 0;
-  let created = 0;
   let flagsUpdated = 0;
   let expunged = 0;
   const lock = await client.getMailboxLock(folder.path, { readOnly: true });
@@ -149,56 +166,193 @@ export async function syncFolder(ctx: FolderSyncContext, folderId: number): Prom
     );
     const todo = serverUids.filter((u) => !known.has(u)).sort((a, b) => b - a);
     const gmail = client.capabilities.has('X-GM-EXT-1');
-    ctx.onProgress?.({ folder: folder.path, done: 0, total: todo.length });
-    // pipeline: while batch n is stored, batch n+1 is fetched and parsed
+    const ids = gmail ? { threadId: true, emailId: true } : {};
+    const counts = { fetched: 0, created: 0, bodies: 0 };
+
+    // Body work: first the rows of this folder still waiting for their body (a run
+    // stopped between the passes), then what the header pass adds as it goes. A row is
+    // queued once (one fetch a message even when the folder holds it twice).
+    interface BodyJob {
+      readonly uid: number;
+      /** The header pass's row to fill; null for a message without a Message-ID, stored whole here. */
+      readonly rowId: number | null;
+    }
+    const queue: BodyJob[] = [];
+    const queuedRows = new Set<number>();
+    const enqueue = (j: BodyJob): boolean => {
+      if (j.rowId !== null) {
+        if (queuedRows.has(j.rowId)) return false;
+        queuedRows.add(j.rowId);
+      }
+      queue.push(j);
+      return true;
+    };
+    const waiting = ctx.stopAfterHeaders ? [] : (await waitingBodies(db, folderId)).rows;
+    for (const r of waiting) enqueue({ uid: Number(r.uid), rowId: Number(r.id) });
+    const total = todo.length + queue.length;
+    let done = 0;
+    ctx.onProgress?.({ folder: folder.path, done: 0, total });
+    const progress = (n: number): void => {
+      done += n;
+      ctx.onProgress?.({ folder: folder.path, done: Math.min(done, total), total });
+    };
+
+    let headersDone = false;
+    let failed = false;
+    let wake: (() => void) | null = null;
+    const signal = (): void => {
+      const w = wake;
+      wake = null;
+      w?.();
+    };
+
+    // Header pass, newest first: the header fields, flags, INTERNALDATE and size in bulk,
+    // parsed (on the workers), stored with placements, threads and links in one
+    // transaction a batch. While batch n is stored, batch n+1 is fetched and parsed.
     const chunks: number[][] = [];
     for (let i = 0; i < todo.length; i += settings.batchSize) chunks.push(todo.slice(i, i + settings.batchSize));
-    const load = async (chunk: number[]): Promise<StoreItem[]> => {
+    const loadHeaders = async (chunk: number[]): Promise<{ items: StoreItem[]; noId: number[]; asked: number }> => {
       // A FETCH answer can carry unsolicited FETCH responses for other messages (flags another
       // session changed meanwhile): only the UIDs asked for, with the part asked for, are ours.
       const asked = new Set(chunk);
-      const sizes = (await client.fetchAll(uidSet(chunk), { uid: true, size: true }, { uid: true })).filter((m) => asked.has(m.uid) && m.size !== undefined);
-      const big = new Set(sizes.filter((m) => (m.size ?? 0) > settings.maxMessageBytes).map((m) => m.uid));
-      const small = new Set([...new Set(sizes.map((m) => m.uid))].filter((u) => !big.has(u)));
-      const rows = small.size === 0 ? [] : dedupeUid((await client.fetchAll(uidSet([...small]), { uid: true, flags: true, internalDate: true, source: true, ...(gmail ? { threadId: true, emailId: true } : {}) }, { uid: true })).filter((m) => small.has(m.uid) && m.source !== undefined));
-      const bigRows = big.size === 0 ? [] : dedupeUid((await client.fetchAll(uidSet([...big]), { uid: true, flags: true, internalDate: true, headers: true, size: true }, { uid: true })).filter((m) => big.has(m.uid) && m.headers !== undefined));
-      const items: StoreItem[] = await Promise.all(
+      const rows = dedupeUid((await client.fetchAll(uidSet(chunk), { uid: true, flags: true, internalDate: true, size: true, headers: HEADER_FIELDS, ...ids }, { uid: true })).filter((m) => asked.has(m.uid) && m.headers !== undefined));
+      const out = rows.map((m): StoreItem | number => {
+          const internalDate = m.internalDate ? new Date(m.internalDate) : null;
+          const head = parseHeaderFields(Buffer.concat([m.headers ?? Buffer.alloc(0), CRLF]), { internalDate });
+          const size = m.size ?? head.size;
+          const base = { internalDate, placement: { folderId, uid: m.uid, flags: flagList(m.flags), modseq: num(m.modseq) }, gmThrid: m.threadId ?? null, gmMsgid: m.emailId ?? null };
+          if (size > settings.maxMessageBytes) return { ...base, parsed: { ...head, size, parseError: `message of ${m.size ?? '?'} bytes is over mailbox.maxMessageBytes: headers only` }, headersOnly: true };
+          // Without a Message-ID the dedupe key is a hash of the body: such a message waits for the body pass, stored whole there.
+          if (!head.hasMessageId) return m.uid;
+          return { ...base, parsed: { ...head, size, parseError: null }, bodyPending: true };
+        });
+      return { items: out.filter((x): x is StoreItem => typeof x !== 'number'), noId: out.filter((x): x is number => typeof x === 'number'), asked: chunk.length };
+    };
+    const headerPass = async (): Promise<void> => {
+      let pending: Promise<Awaited<ReturnType<typeof loadHeaders>>> | null = chunks[0] ? loadHeaders(chunks[0]) : null;
+      pending?.catch(() => undefined);
+      for (let c = 0; c < chunks.length && !failed; c++) {
+        const h = await (pending as Promise<Awaited<ReturnType<typeof loadHeaders>>>);
+        pending = chunks[c + 1] ? loadHeaders(chunks[c + 1] as number[]) : null;
+        pending?.catch(() => undefined);
+        const res = await storeMessages(db, h.items, {
+          accountId: ctx.accountId,
+          us: ctx.us,
+          subjectWindowDays: settings.subjectWindowDays,
+          inTransaction: async (trx) => {
+            await sql`UPDATE mail_folders SET message_count = (SELECT count(*) FROM message_placements WHERE folder_id = ${folderId}) WHERE id = ${folderId}`.execute(trx);
+          },
+        });
+        let settled = h.asked - h.items.length - h.noId.length; // gone meanwhile
+        res.messages.forEach((sm, i) => {
+          const pl = h.items[i]?.placement;
+          if (!(sm.bodyPending && pl && !ctx.stopAfterHeaders && enqueue({ uid: pl.uid, rowId: sm.rowId }))) settled++;
+        });
+        if (!ctx.stopAfterHeaders) for (const uid of h.noId) enqueue({ uid, rowId: null });
+        counts.fetched += h.items.length + h.noId.length;
+        counts.created += res.created;
+        progress(settled);
+        signal();
+        await ctx.afterBatch?.(counts.fetched, 'headers');
+      }
+    };
+
+    // Body pass: full sources of the queued messages, parsed on the workers, filled in
+    // place (one UPDATE a batch); messages without a Message-ID are stored whole. It runs
+    // alongside the header pass (the fetches share the connection, the writes take turns),
+    // and is also the resume rule: a row still waiting is fetched by the next run.
+    const nextJobs = async (): Promise<BodyJob[] | null> => {
+      for (;;) {
+        if (failed) return null;
+        if (queue.length > 0) return queue.splice(0, settings.batchSize);
+        if (headersDone) return null;
+        await new Promise<void>((r) => {
+          wake = r;
+        });
+      }
+    };
+    const loadBodies = async (jobs: BodyJob[]): Promise<{ fills: BodyFill[]; whole: StoreItem[]; missing: BodyJob[]; asked: number }> => {
+      const byUid = new Map(jobs.map((j) => [j.uid, j]));
+      const rows = dedupeUid((await client.fetchAll(uidSet([...byUid.keys()]), { uid: true, flags: true, internalDate: true, source: true, ...ids }, { uid: true })).filter((m) => byUid.has(m.uid) && m.source !== undefined));
+      const got = new Set(rows.map((m) => m.uid));
+      const fills: BodyFill[] = [];
+      const whole: StoreItem[] = [];
+      const parsed = await Promise.all(
         rows.map(async (m) => {
           const internalDate = m.internalDate ? new Date(m.internalDate) : null;
           const raw = m.source ?? Buffer.alloc(0);
-          const p = await parse(raw, internalDate);
-          return { parsed: p, raw, internalDate, placement: { folderId, uid: m.uid, flags: flagList(m.flags), modseq: num(m.modseq) }, gmThrid: m.threadId ?? null, gmMsgid: m.emailId ?? null };
+          return { m, raw, internalDate, p: await parse(raw, internalDate) };
         }),
       );
-      for (const m of bigRows) {
-        const internalDate = m.internalDate ? new Date(m.internalDate) : null;
-        const head = await parse(Buffer.concat([m.headers ?? Buffer.alloc(0), Buffer.from('\r\n')]), internalDate);
-        const p: ParsedMessage = { ...head, size: m.size ?? head.size, parseError: `message of ${m.size ?? '?'} bytes is over mailbox.maxMessageBytes: headers only` };
-        items.push({ parsed: p, internalDate, placement: { folderId, uid: m.uid, flags: flagList(m.flags), modseq: num(m.modseq) }, headersOnly: true });
+      for (const { m, raw, internalDate, p } of parsed) {
+        const job = byUid.get(m.uid) as BodyJob;
+        if (job.rowId !== null) fills.push({ rowId: job.rowId, parsed: p, raw });
+        else whole.push({ parsed: p, raw, internalDate, placement: { folderId, uid: m.uid, flags: flagList(m.flags), modseq: num(m.modseq) }, gmThrid: m.threadId ?? null, gmMsgid: m.emailId ?? null });
       }
-      return items;
+      const missing = jobs.filter((j) => !got.has(j.uid) && j.rowId !== null);
+      // a UID that answered nothing: expunged since the header pass, or not? ask once
+      const stillThere = missing.length === 0 ? [] : ((await client.search({ uid: uidSet(missing.map((j) => j.uid)) }, { uid: true })) || []);
+      return { fills, whole, missing: missing.filter((j) => !stillThere.includes(j.uid)), asked: jobs.length };
     };
-    let pending: Promise<StoreItem[]> | null = chunks[0] ? load(chunks[0]) : null;
-    pending?.catch(() => undefined);
-    let done = 0;
-    for (let c = 0; c < chunks.length; c++) {
-      const items = await (pending as Promise<StoreItem[]>);
-      pending = chunks[c + 1] ? load(chunks[c + 1] as number[]) : null;
-      pending?.catch(() => undefined);
-      const res = await storeMessages(db, items, {
+    const storeBodies = async (b: Awaited<ReturnType<typeof loadBodies>>): Promise<void> => {
+      const res = await storeMessages(db, b.whole, {
         accountId: ctx.accountId,
         us: ctx.us,
         subjectWindowDays: settings.subjectWindowDays,
         inTransaction: async (trx) => {
-          await sql`UPDATE mail_folders SET message_count = (SELECT count(*) FROM message_placements WHERE folder_id = ${folderId}) WHERE id = ${folderId}`.execute(trx);
+          counts.bodies += await fillBodies(trx, b.fills);
+          if (b.missing.length > 0) {
+            // gone before its body came: kept with its headers, marked, unless another folder still holds it
+            await sql`UPDATE messages m SET parse_error = 'expunged from the server before its body was fetched'
+              WHERE m.id = ANY(${sql.val(b.missing.map((j) => j.rowId as number))}::bigint[]) AND m.body_state = 'headers' AND m.parse_error IS NULL
+                AND NOT EXISTS (SELECT 1 FROM message_placements p WHERE p.message_id = m.id AND p.folder_id <> ${folderId})`.execute(trx);
+          }
+          if (b.whole.length > 0) await sql`UPDATE mail_folders SET message_count = (SELECT count(*) FROM message_placements WHERE folder_id = ${folderId}) WHERE id = ${folderId}`.execute(trx);
         },
       });
-      fetched += items.length;
-      created += res.created;
-      done += (chunks[c] as number[]).length;
-      ctx.onProgress?.({ folder: folder.path, done, total: todo.length });
-      await ctx.afterBatch?.(fetched);
+      counts.created += res.created;
+      progress(b.asked);
+      await ctx.afterBatch?.(counts.fetched, 'bodies');
+    };
+    const bodyPass = async (): Promise<void> => {
+      let current: ReturnType<typeof loadBodies> | null = null;
+      for (;;) {
+        if (!current) {
+          const jobs = await nextJobs();
+          if (!jobs) return;
+          current = loadBodies(jobs);
+        }
+        const b = await current;
+        current = null;
+        if (queue.length > 0 && !failed) {
+          current = loadBodies(queue.splice(0, settings.batchSize));
+          current.catch(() => undefined);
+        }
+        await storeBodies(b);
+      }
+    };
+
+    const passes = await Promise.allSettled([
+      headerPass().finally(() => {
+        headersDone = true;
+        signal();
+      }),
+      ctx.stopAfterHeaders ? Promise.resolve() : bodyPass(),
+    ].map((p) =>
+      p.catch((e: unknown) => {
+        failed = true;
+        signal();
+        throw e;
+      }),
+    ));
+    for (const p of passes) if (p.status === 'rejected') throw p.reason;
+    const fetched = counts.fetched;
+    const created = counts.created;
+    if (ctx.stopAfterHeaders) {
+      // the cursor stays: the next run fetches the bodies (and the messages without a Message-ID)
+      return { folderId, path: folder.path, unchanged: false, reset, fetched, created, bodies: 0, flagsUpdated, expunged, serverCount: exists };
     }
+    ctx.onProgress?.({ folder: folder.path, done: total, total });
 
     // flag changes on messages we already had
     const oldModseq = folder.highestModseq;
@@ -231,7 +385,7 @@ export async function syncFolder(ctx: FolderSyncContext, folderId: number): Prom
         server_count = ${currentExists}, last_success_at = ${ctx.clock.now()}, last_error = NULL,
         last_sweep_at = CASE WHEN ${swept} THEN ${ctx.clock.now()} ELSE last_sweep_at END
       WHERE id = ${folderId}`.execute(db.kysely);
-    return { folderId, path: folder.path, unchanged: false, reset, fetched, created, flagsUpdated, expunged, serverCount: currentExists };
+    return { folderId, path: folder.path, unchanged: false, reset, fetched, created, bodies: counts.bodies, flagsUpdated, expunged, serverCount: currentExists };
   } finally {
     lock.release();
   }

@@ -117,8 +117,14 @@ export async function runTriage(db: Db, settings: TriageSettings, clock: Clock, 
     const batch = await q.execute();
     if (batch.length === 0) break;
     lastId = batch[batch.length - 1]!.id;
-    const res = await triageBatch(db, env, clock, batch);
-    threads += batch.length;
+    // A thread with a message whose body is not in yet (the mailbox sync's header pass
+    // stored it) keeps what it had and is scored on a run after the body lands.
+    const waiting = new Set(
+      (await db.kysely.selectFrom('messages').select('thread_id').distinct().where('thread_id', 'in', batch.map((t) => t.id)).where('body_state', '=', 'headers').where('parse_error', 'is', null).execute()).map((r) => r.thread_id),
+    );
+    const ready = batch.filter((t) => !waiting.has(t.id));
+    const res = ready.length > 0 ? await triageBatch(db, env, clock, ready) : { scored: 0, targets: 0 };
+    threads += ready.length;
     scored += res.scored;
     targetCount += res.targets;
     if (batch.length < batchSize) break;

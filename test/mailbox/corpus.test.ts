@@ -1,7 +1,28 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseMessage } from '../../src/mailbox/parse-message.ts';
+import { parseHeaderFields, parseMessage } from '../../src/mailbox/parse-message.ts';
+import { HEADER_FIELDS } from '../../src/mailbox/sync-folder.ts';
+
+/** What an IMAP server answers to BODY.PEEK[HEADER.FIELDS (...)]: the matching header lines, CRLF, and an empty line. */
+function headerFieldsOf(raw: Buffer): Buffer {
+  let text = raw.toString('latin1');
+  if (!text.includes('\n')) text = text.replace(/\r/g, '\r\n');
+  const end = text.search(/\r?\n\r?\n/);
+  const lines = (end >= 0 ? text.slice(0, end) : text).split(/\r?\n/);
+  const wanted = new Set(HEADER_FIELDS);
+  const out: string[] = [];
+  let keep = false;
+  for (const line of lines) {
+    if (/^[ \t]/.test(line)) {
+      if (keep) out.push(line);
+      continue;
+    }
+    keep = wanted.has(line.slice(0, Math.max(0, line.indexOf(':'))).trim().toLowerCase());
+    if (keep) out.push(line);
+  }
+  return Buffer.from(`${out.map((l) => `${l}\r\n`).join('')}\r\n`, 'latin1');
+}
 
 const dir = path.resolve('test/fixtures/mailbox');
 const files = readdirSync(dir).filter((f) => f.endsWith('.eml')).sort();
@@ -19,6 +40,17 @@ describe('fixture corpus: malformed and unusual messages', () => {
     expect(p.messageId.length).toBeGreaterThan(0);
     expect(p.contentHash).toMatch(/^[0-9a-f]{64}$/);
     expect(p.textBody ?? '').not.toContain('\u0000');
+  });
+
+  it.each(files)('%s: its header fields alone (the sync\'s header pass) read the same as the whole message', async (file) => {
+    const whole = await parseMessage(load(file));
+    const head = parseHeaderFields(headerFieldsOf(load(file)));
+    if (whole.parseError) return; // kept raw: its fields come from the fallback reader either way
+    const fields = (p: typeof whole) => ({ messageId: p.messageId, hasMessageId: p.hasMessageId, from: p.from, to: p.to, cc: p.cc, bcc: p.bcc, replyTo: p.replyTo, subject: p.subject, date: p.date, inReplyTo: p.inReplyTo, references: p.references, headers: p.headers });
+    expect({ ...fields(head), parseError: head.parseError }).toEqual({ ...fields(whole), ...(whole.hasMessageId ? {} : { messageId: head.messageId }), parseError: null });
+    // the dedupe key: the same with a Message-ID (without one the key needs the body: such a message waits for the body pass)
+    if (whole.hasMessageId) expect(head.contentHash).toBe(whole.contentHash);
+    expect(head.textBody).toBeNull();
   });
 
   it('decodes the charsets of Chinese and Japanese trade mail', async () => {
