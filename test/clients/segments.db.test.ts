@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { computeSegments, refreshSegments } from '../../src/clients/segments.ts';
+import { deleteClient } from '../../src/clients/client-book.ts';
 import { defaultSegmentSettings, parseSegmentSettings } from '../../src/clients/segment-settings.ts';
 import type { Db } from '../../src/db/database.ts';
 import { testBackend, useTestDb } from '../support/test-db.ts';
@@ -138,6 +139,11 @@ describe(`segments on ${testBackend}`, () => {
     await refreshSegments(t.db, defaultSegmentSettings, { asOf: AS_OF, clientId: id });
     const all = await t.db.kysely.selectFrom('client_segments').select('client_id').execute();
     expect(all.length).toBe(5);
+    // a refresh after a refresh replaces, never adds; a deleted client takes its segments with it
+    expect(await refreshSegments(t.db, defaultSegmentSettings, { asOf: AS_OF })).toBe(5);
+    await deleteClient(t.db, other);
+    const left = await t.db.kysely.selectFrom('client_segments').select('client_id').distinct().execute();
+    expect(left.map((r) => r.client_id)).toEqual([id]);
   });
 
   it('settings are validated with floors', () => {
