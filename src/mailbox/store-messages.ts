@@ -212,19 +212,21 @@ export interface BodyFill {
 export async function fillBodies(trx: Kysely<Database>, fills: ReadonlyArray<BodyFill>): Promise<number> {
   if (fills.length === 0) return 0;
   const byRow = [...new Map(fills.map((f) => [f.rowId, f])).values()];
-  const res = await sql`
-    UPDATE messages m SET text_body = v.text_body, html_body = v.html_body, newest_part = v.newest_part, attachments = v.attachments::jsonb,
-           size = v.size, parse_error = v.parse_error, body_state = 'full'
-      FROM (SELECT unnest(${sql.val(byRow.map((f) => f.rowId))}::bigint[]) AS id,
-                   unnest(${sql.val(byRow.map((f) => f.parsed.textBody))}::text[]) AS text_body,
-                   unnest(${sql.val(byRow.map((f) => f.parsed.htmlBody))}::text[]) AS html_body,
-                   unnest(${sql.val(byRow.map((f) => f.parsed.newestPart))}::text[]) AS newest_part,
-                   unnest(${sql.val(byRow.map((f) => cleanJson(f.parsed.attachments)))}::text[]) AS attachments,
-                   unnest(${sql.val(byRow.map((f) => f.parsed.size))}::int[]) AS size,
-                   unnest(${sql.val(byRow.map((f) => f.parsed.parseError))}::text[]) AS parse_error) v
-     WHERE m.id = v.id AND m.body_state = 'headers' AND m.parse_error IS NULL`.execute(trx);
+  // a VALUES list of parameters (not unnest of arrays): the bodies go as they are, not escaped into one array literal
+  let n = 0;
+  for (let i = 0; i < byRow.length; i += 500) {
+    const rows = byRow.slice(i, i + 500).map(
+      (f) => sql`(${f.rowId}::bigint, ${f.parsed.textBody}::text, ${f.parsed.htmlBody}::text, ${f.parsed.newestPart}::text, ${cleanJson(f.parsed.attachments)}::jsonb, ${f.parsed.size}::int, ${f.parsed.parseError}::text)`,
+    );
+    const res = await sql`
+      UPDATE messages m SET text_body = v.text_body, html_body = v.html_body, newest_part = v.newest_part, attachments = v.attachments,
+             size = v.size, parse_error = v.parse_error, body_state = 'full'
+        FROM (VALUES ${sql.join(rows)}) AS v(id, text_body, html_body, newest_part, attachments, size, parse_error)
+       WHERE m.id = v.id AND m.body_state = 'headers' AND m.parse_error IS NULL`.execute(trx);
+    n += Number(res.numAffectedRows ?? 0);
+  }
   for (const f of byRow) {
     if (f.parsed.parseError) await trx.updateTable('messages').set({ raw: f.raw }).where('id', '=', f.rowId).where('raw', 'is', null).execute();
   }
-  return Number(res.numAffectedRows ?? 0);
+  return n;
 }

@@ -6,7 +6,7 @@ import type { Logger } from '../shared/logger.ts';
 import { AppError } from '../shared/app-error.ts';
 import type { ParsedMessage } from './parsed-message.ts';
 import { parseHeaderFields, parseMessage, KEPT_HEADERS } from './parse-message.ts';
-import { fillBodies, storeMessages, type BodyFill, type StoreItem } from './store-messages.ts';
+import { fillBodies, storeMessages, type BodyFill, type StoredMessage, type StoreItem } from './store-messages.ts';
 import type { SyncSettings } from './sync-settings.ts';
 
 /** The per-folder cursor, plain data (saved in mail_folders). */
@@ -69,10 +69,21 @@ const CRLF = Buffer.from('\r\n');
 
 /** Placements of this folder whose message still waits for its body (BODY_PENDING_SQL), newest first. */
 function waitingBodies(db: Db, folderId: number) {
-  return sql<{ uid: number; id: number }>`
-    SELECT p.uid, m.id FROM messages m JOIN message_placements p ON p.message_id = m.id
+  return sql<{ uid: number; id: number; message_id: string; content_hash: string }>`
+    SELECT p.uid, m.id, m.message_id, m.content_hash FROM messages m JOIN message_placements p ON p.message_id = m.id
      WHERE m.body_state = 'headers' AND m.parse_error IS NULL AND p.folder_id = ${folderId}
      ORDER BY p.uid DESC`.execute(db.kysely);
+}
+
+/** Which of these messages are already stored with their body, or never get one (over the size limit): no body fetch for them. */
+async function storedWhole(db: Db, parsed: ReadonlyArray<ParsedMessage>): Promise<Set<string>> {
+  if (parsed.length === 0) return new Set();
+  const rows = await sql<{ message_id: string; content_hash: string }>`
+    SELECT m.message_id, m.content_hash FROM messages m
+      JOIN unnest(${sql.val(parsed.map((p) => p.messageId))}::text[], ${sql.val(parsed.map((p) => p.contentHash))}::text[]) AS v(mid, h)
+        ON m.message_id = v.mid AND m.content_hash = v.h
+     WHERE NOT (m.body_state = 'headers' AND m.parse_error IS NULL)`.execute(db.kysely);
+  return new Set(rows.rows.map((r) => `${r.message_id}\u0000${r.content_hash}`));
 }
 
 const num = (v: bigint | number | undefined | null): number | null => (v === undefined || v === null ? null : Number(v));
@@ -170,25 +181,28 @@ export async function syncFolder(ctx: FolderSyncContext, folderId: number): Prom
     const counts = { fetched: 0, created: 0, bodies: 0 };
 
     // Body work: first the rows of this folder still waiting for their body (a run
-    // stopped between the passes), then what the header pass adds as it goes. A row is
-    // queued once (one fetch a message even when the folder holds it twice).
+    // stopped between the passes), then what the header pass finds as it goes. A message
+    // is queued once (one fetch a message even when the folder holds it twice), and not
+    // at all when it is already stored whole (another folder, an earlier import).
     interface BodyJob {
       readonly uid: number;
-      /** The header pass's row to fill; null for a message without a Message-ID, stored whole here. */
-      readonly rowId: number | null;
+      /**
+       * The row to fill, known once the header batch that stores it has committed (its
+       * body is fetched and parsed meanwhile); null when that row needs no body after all.
+       * The job itself is null for a message without a Message-ID, stored whole here.
+       */
+      readonly row: Promise<number | null> | null;
     }
     const queue: BodyJob[] = [];
-    const queuedRows = new Set<number>();
-    const enqueue = (j: BodyJob): boolean => {
-      if (j.rowId !== null) {
-        if (queuedRows.has(j.rowId)) return false;
-        queuedRows.add(j.rowId);
-      }
-      queue.push(j);
-      return true;
-    };
+    const queuedKeys = new Set<string>();
+    const keyOf = (p: ParsedMessage): string => `${p.messageId}\u0000${p.contentHash}`;
     const waiting = ctx.stopAfterHeaders ? [] : (await waitingBodies(db, folderId)).rows;
-    for (const r of waiting) enqueue({ uid: Number(r.uid), rowId: Number(r.id) });
+    for (const r of waiting) {
+      const k = `${r.message_id}\u0000${r.content_hash}`;
+      if (queuedKeys.has(k)) continue;
+      queuedKeys.add(k);
+      queue.push({ uid: Number(r.uid), row: Promise.resolve(Number(r.id)) });
+    }
     const total = todo.length + queue.length;
     let done = 0;
     ctx.onProgress?.({ folder: folder.path, done: 0, total });
@@ -207,53 +221,90 @@ export async function syncFolder(ctx: FolderSyncContext, folderId: number): Prom
     };
 
     // Header pass, newest first: the header fields, flags, INTERNALDATE and size in bulk,
-    // parsed (on the workers), stored with placements, threads and links in one
-    // transaction a batch. While batch n is stored, batch n+1 is fetched and parsed.
+    // read on this thread (parseHeaderFields: cheap), stored with placements, threads and
+    // links in one transaction a batch. While batch n is stored, batch n+1 is fetched, and
+    // the bodies batch n needs are already being fetched and parsed by the body pass.
     const chunks: number[][] = [];
     for (let i = 0; i < todo.length; i += settings.batchSize) chunks.push(todo.slice(i, i + settings.batchSize));
-    const loadHeaders = async (chunk: number[]): Promise<{ items: StoreItem[]; noId: number[]; asked: number }> => {
+    interface HeaderBatch {
+      readonly items: StoreItem[];
+      readonly noId: number[];
+      readonly asked: number;
+      /** Resolved with the stored rows when the batch commits. */
+      readonly committed: { resolve(rows: StoredMessage[]): void; reject(e: unknown): void };
+    }
+    const loadHeaders = async (chunk: number[]): Promise<HeaderBatch> => {
       // A FETCH answer can carry unsolicited FETCH responses for other messages (flags another
       // session changed meanwhile): only the UIDs asked for, with the part asked for, are ours.
       const asked = new Set(chunk);
       const rows = dedupeUid((await client.fetchAll(uidSet(chunk), { uid: true, flags: true, internalDate: true, size: true, headers: HEADER_FIELDS, ...ids }, { uid: true })).filter((m) => asked.has(m.uid) && m.headers !== undefined));
       const out = rows.map((m): StoreItem | number => {
-          const internalDate = m.internalDate ? new Date(m.internalDate) : null;
-          const head = parseHeaderFields(Buffer.concat([m.headers ?? Buffer.alloc(0), CRLF]), { internalDate });
-          const size = m.size ?? head.size;
-          const base = { internalDate, placement: { folderId, uid: m.uid, flags: flagList(m.flags), modseq: num(m.modseq) }, gmThrid: m.threadId ?? null, gmMsgid: m.emailId ?? null };
-          if (size > settings.maxMessageBytes) return { ...base, parsed: { ...head, size, parseError: `message of ${m.size ?? '?'} bytes is over mailbox.maxMessageBytes: headers only` }, headersOnly: true };
-          // Without a Message-ID the dedupe key is a hash of the body: such a message waits for the body pass, stored whole there.
-          if (!head.hasMessageId) return m.uid;
-          return { ...base, parsed: { ...head, size, parseError: null }, bodyPending: true };
+        const internalDate = m.internalDate ? new Date(m.internalDate) : null;
+        const head = parseHeaderFields(Buffer.concat([m.headers ?? Buffer.alloc(0), CRLF]), { internalDate });
+        const size = m.size ?? head.size;
+        const base = { internalDate, placement: { folderId, uid: m.uid, flags: flagList(m.flags), modseq: num(m.modseq) }, gmThrid: m.threadId ?? null, gmMsgid: m.emailId ?? null };
+        if (size > settings.maxMessageBytes) return { ...base, parsed: { ...head, size, parseError: `message of ${m.size ?? '?'} bytes is over mailbox.maxMessageBytes: headers only` }, headersOnly: true };
+        // Without a Message-ID the dedupe key is a hash of the body: such a message waits for the body pass, stored whole there.
+        if (!head.hasMessageId) return m.uid;
+        return { ...base, parsed: { ...head, size, parseError: null }, bodyPending: true };
+      });
+      const items = out.filter((x): x is StoreItem => typeof x !== 'number');
+      const noId = out.filter((x): x is number => typeof x === 'number');
+      let resolveRows: (rows: StoredMessage[]) => void = () => undefined;
+      let rejectRows: (e: unknown) => void = () => undefined;
+      const stored = new Promise<StoredMessage[]>((res, rej) => {
+        resolveRows = res;
+        rejectRows = rej;
+      });
+      stored.catch(() => undefined);
+      let settled = chunk.length - items.length - noId.length; // gone meanwhile
+      if (ctx.stopAfterHeaders) settled += items.length;
+      else {
+        const whole = await storedWhole(db, items.filter((it) => it.bodyPending).map((it) => it.parsed));
+        items.forEach((it, i) => {
+          const k = keyOf(it.parsed);
+          if (!it.bodyPending || whole.has(k) || queuedKeys.has(k)) {
+            settled++;
+            return;
+          }
+          queuedKeys.add(k);
+          queue.push({ uid: it.placement?.uid as number, row: stored.then((rows) => (rows[i]?.bodyPending ? rows[i].rowId : null)) });
         });
-      return { items: out.filter((x): x is StoreItem => typeof x !== 'number'), noId: out.filter((x): x is number => typeof x === 'number'), asked: chunk.length };
+        for (const uid of noId) queue.push({ uid, row: null });
+        signal();
+      }
+      progress(settled);
+      return { items, noId, asked: chunk.length, committed: { resolve: resolveRows, reject: rejectRows } };
     };
     const headerPass = async (): Promise<void> => {
-      let pending: Promise<Awaited<ReturnType<typeof loadHeaders>>> | null = chunks[0] ? loadHeaders(chunks[0]) : null;
+      let pending: Promise<HeaderBatch> | null = chunks[0] ? loadHeaders(chunks[0]) : null;
       pending?.catch(() => undefined);
-      for (let c = 0; c < chunks.length && !failed; c++) {
-        const h = await (pending as Promise<Awaited<ReturnType<typeof loadHeaders>>>);
-        pending = chunks[c + 1] ? loadHeaders(chunks[c + 1] as number[]) : null;
-        pending?.catch(() => undefined);
-        const res = await storeMessages(db, h.items, {
-          accountId: ctx.accountId,
-          us: ctx.us,
-          subjectWindowDays: settings.subjectWindowDays,
-          inTransaction: async (trx) => {
-            await sql`UPDATE mail_folders SET message_count = (SELECT count(*) FROM message_placements WHERE folder_id = ${folderId}) WHERE id = ${folderId}`.execute(trx);
-          },
-        });
-        let settled = h.asked - h.items.length - h.noId.length; // gone meanwhile
-        res.messages.forEach((sm, i) => {
-          const pl = h.items[i]?.placement;
-          if (!(sm.bodyPending && pl && !ctx.stopAfterHeaders && enqueue({ uid: pl.uid, rowId: sm.rowId }))) settled++;
-        });
-        if (!ctx.stopAfterHeaders) for (const uid of h.noId) enqueue({ uid, rowId: null });
-        counts.fetched += h.items.length + h.noId.length;
-        counts.created += res.created;
-        progress(settled);
-        signal();
-        await ctx.afterBatch?.(counts.fetched, 'headers');
+      try {
+        for (let c = 0; c < chunks.length && !failed; c++) {
+          const h = await (pending as Promise<HeaderBatch>);
+          pending = chunks[c + 1] ? loadHeaders(chunks[c + 1] as number[]) : null;
+          pending?.catch(() => undefined);
+          try {
+            const res = await storeMessages(db, h.items, {
+              accountId: ctx.accountId,
+              us: ctx.us,
+              subjectWindowDays: settings.subjectWindowDays,
+              inTransaction: async (trx) => {
+                await sql`UPDATE mail_folders SET message_count = (SELECT count(*) FROM message_placements WHERE folder_id = ${folderId}) WHERE id = ${folderId}`.execute(trx);
+              },
+            });
+            h.committed.resolve(res.messages);
+            counts.fetched += h.items.length + h.noId.length;
+            counts.created += res.created;
+          } catch (e) {
+            h.committed.reject(e);
+            throw e;
+          }
+          await ctx.afterBatch?.(counts.fetched, 'headers');
+        }
+      } finally {
+        // a batch loaded but never stored (the run stopped on a failure): its bodies must not wait for it
+        if (pending) void pending.then((h) => h.committed.reject(new Error('header batch not stored')), () => undefined);
       }
     };
 
@@ -271,7 +322,7 @@ export async function syncFolder(ctx: FolderSyncContext, folderId: number): Prom
         });
       }
     };
-    const loadBodies = async (jobs: BodyJob[]): Promise<{ fills: BodyFill[]; whole: StoreItem[]; missing: BodyJob[]; asked: number }> => {
+    const loadBodies = async (jobs: BodyJob[]): Promise<{ fills: BodyFill[]; whole: StoreItem[]; missing: number[]; goneUids: number[]; asked: number }> => {
       const byUid = new Map(jobs.map((j) => [j.uid, j]));
       const rows = dedupeUid((await client.fetchAll(uidSet([...byUid.keys()]), { uid: true, flags: true, internalDate: true, source: true, ...ids }, { uid: true })).filter((m) => byUid.has(m.uid) && m.source !== undefined));
       const got = new Set(rows.map((m) => m.uid));
@@ -284,15 +335,20 @@ export async function syncFolder(ctx: FolderSyncContext, folderId: number): Prom
           return { m, raw, internalDate, p: await parse(raw, internalDate) };
         }),
       );
+      // the rows exist once their header batches have committed
+      const rowOf = new Map(await Promise.all(jobs.map(async (j) => [j.uid, j.row === null ? null : await j.row] as const)));
       for (const { m, raw, internalDate, p } of parsed) {
         const job = byUid.get(m.uid) as BodyJob;
-        if (job.rowId !== null) fills.push({ rowId: job.rowId, parsed: p, raw });
-        else whole.push({ parsed: p, raw, internalDate, placement: { folderId, uid: m.uid, flags: flagList(m.flags), modseq: num(m.modseq) }, gmThrid: m.threadId ?? null, gmMsgid: m.emailId ?? null });
+        const rowId = rowOf.get(m.uid) ?? null;
+        if (job.row !== null) {
+          if (rowId !== null) fills.push({ rowId, parsed: p, raw });
+        } else whole.push({ parsed: p, raw, internalDate, placement: { folderId, uid: m.uid, flags: flagList(m.flags), modseq: num(m.modseq) }, gmThrid: m.threadId ?? null, gmMsgid: m.emailId ?? null });
       }
-      const missing = jobs.filter((j) => !got.has(j.uid) && j.rowId !== null);
+      const missing = jobs.filter((j) => !got.has(j.uid) && rowOf.get(j.uid) != null);
       // a UID that answered nothing: expunged since the header pass, or not? ask once
       const stillThere = missing.length === 0 ? [] : ((await client.search({ uid: uidSet(missing.map((j) => j.uid)) }, { uid: true })) || []);
-      return { fills, whole, missing: missing.filter((j) => !stillThere.includes(j.uid)), asked: jobs.length };
+      const gone = missing.filter((j) => !stillThere.includes(j.uid));
+      return { fills, whole, missing: gone.map((j) => rowOf.get(j.uid) as number), goneUids: gone.map((j) => j.uid), asked: jobs.length };
     };
     const storeBodies = async (b: Awaited<ReturnType<typeof loadBodies>>): Promise<void> => {
       const res = await storeMessages(db, b.whole, {
@@ -302,10 +358,10 @@ export async function syncFolder(ctx: FolderSyncContext, folderId: number): Prom
         inTransaction: async (trx) => {
           counts.bodies += await fillBodies(trx, b.fills);
           if (b.missing.length > 0) {
-            // gone before its body came: kept with its headers, marked, unless another folder still holds it
+            // gone before its body came: kept with its headers, marked, unless another copy (another folder, another UID) still holds it
             await sql`UPDATE messages m SET parse_error = 'expunged from the server before its body was fetched'
-              WHERE m.id = ANY(${sql.val(b.missing.map((j) => j.rowId as number))}::bigint[]) AND m.body_state = 'headers' AND m.parse_error IS NULL
-                AND NOT EXISTS (SELECT 1 FROM message_placements p WHERE p.message_id = m.id AND p.folder_id <> ${folderId})`.execute(trx);
+              WHERE m.id = ANY(${sql.val(b.missing)}::bigint[]) AND m.body_state = 'headers' AND m.parse_error IS NULL
+                AND NOT EXISTS (SELECT 1 FROM message_placements p WHERE p.message_id = m.id AND (p.folder_id <> ${folderId} OR p.uid <> ALL(${sql.val(b.goneUids)}::bigint[])))`.execute(trx);
           }
           if (b.whole.length > 0) await sql`UPDATE mail_folders SET message_count = (SELECT count(*) FROM message_placements WHERE folder_id = ${folderId}) WHERE id = ${folderId}`.execute(trx);
         },

@@ -67,6 +67,7 @@ export function bounceCandidatesQuery(limit: number) {
          AND (m.headers->>'content-type' ILIKE '%report-type=%delivery-status%'
               OR m.from_address ILIKE 'mailer-daemon@%' OR m.from_address ILIKE 'postmaster@%' OR m.headers->>'x-failed-recipients' IS NOT NULL)
          AND NOT EXISTS (SELECT 1 FROM outbound_bounces b WHERE b.dsn_message_id = m.id)
+         AND NOT (m.body_state = 'headers' AND m.parse_error IS NULL) -- the mailbox sync's body pass has not filled it yet: next time
        ORDER BY m.id
        LIMIT ${limit}`;
 }

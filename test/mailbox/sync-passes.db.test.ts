@@ -9,6 +9,7 @@ import { syncAccount } from '../../src/mailbox/sync-account.ts';
 import { parseSyncSettings } from '../../src/mailbox/sync-settings.ts';
 import { parseTriageSettings } from '../../src/triage/settings.ts';
 import { runTriage } from '../../src/triage/triage-store.ts';
+import { bounceCandidatesQuery } from '../../src/outbound/bounces.ts';
 import { ManualClock } from '../../src/shared/clock.ts';
 import { useTestDb, testBackend } from '../support/test-db.ts';
 import { skipWithoutDovecot, startDovecot, type Dovecot } from './support/dovecot.ts';
@@ -29,7 +30,7 @@ const BODY_MARK = 'BODY-MARK';
 describe.skipIf(skipWithoutDovecot(`sync passes (${testBackend})`))(`header pass, then body pass, on ${testBackend}`, { timeout: 120_000 }, () => {
   const t = useTestDb();
   let d: Dovecot;
-  const users = [{ user: 'passes1', password: 'pw-passes-1' }, { user: 'passes2', password: 'pw-passes-2' }, { user: 'passes3', password: 'pw-passes-3' }];
+  const users = [{ user: 'passes1', password: 'pw-passes-1' }, { user: 'passes2', password: 'pw-passes-2' }, { user: 'passes3', password: 'pw-passes-3' }, { user: 'passes4', password: 'pw-passes-4' }];
   beforeAll(async () => {
     d = await startDovecot({ users });
   }, 60_000);
@@ -157,6 +158,45 @@ describe.skipIf(skipWithoutDovecot(`sync passes (${testBackend})`))(`header pass
     expect(bodiesParsed).toBe(2);
     expect(await count(`SELECT count(*) FROM messages`)).toBe(2);
     expect(await count(`SELECT count(*) FROM message_placements`)).toBe(3);
+  });
+
+  it('a bounce report is not read for bounces before its body is in (it would be taken for a note and never read again)', async () => {
+    const u = users[3]!;
+    const dsn = Buffer.from(
+      [
+        'From: Mail Delivery System <MAILER-DAEMON@mx.maker.cn>',
+        `To: ${u.user}@maker.cn`,
+        'Subject: Undelivered Mail Returned to Sender',
+        'Date: Mon, 02 Mar 2026 09:00:00 +0000',
+        'Message-ID: <dsn-passes@mx.maker.cn>',
+        'MIME-Version: 1.0',
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="b1"',
+        '',
+        '--b1',
+        'Content-Type: text/plain',
+        '',
+        `${BODY_MARK} Your message could not be delivered.`,
+        '--b1',
+        'Content-Type: message/delivery-status',
+        '',
+        'Reporting-MTA: dns; mx.maker.cn',
+        '',
+        'Final-Recipient: rfc822; nobody@acme.com',
+        'Action: failed',
+        'Status: 5.1.1',
+        '--b1--',
+        '',
+      ].join('\r\n'),
+    );
+    d.deliver(u.user, 'INBOX', dsn);
+    const id = (await addAccount(t.db, config, { name: u.user, email: `${u.user}@maker.cn`, imapHost: d.host, imapPort: d.port, imapTls: 'none', imapUser: u.user, secret: u.password })).id;
+    const candidates = async (): Promise<number[]> => (await bounceCandidatesQuery(100).execute(t.db.kysely)).rows.filter((r) => r.account_id !== null && Number(r.account_id) === id).map((r) => Number(r.id));
+    expect((await syncAccount(t.db, config, id, { settings, sleep: noSleep, stopAfterHeaders: true })).ok).toBe(true);
+    const row = await t.db.kysely.selectFrom('messages').select(['id', 'body_state']).where('message_id', '=', 'dsn-passes@mx.maker.cn').executeTakeFirstOrThrow();
+    expect(row.body_state).toBe('headers');
+    expect(await candidates()).toEqual([]);
+    expect((await syncAccount(t.db, config, id, { settings, sleep: noSleep })).ok).toBe(true);
+    expect(await candidates()).toEqual([Number(row.id)]);
   });
 
   it.skipIf(testBackend === 'pglite')('kill -9 in the body pass after a stop between the passes, then a resume: every message once, every body in (needs PostgreSQL: PGlite is single-process)', async () => {
