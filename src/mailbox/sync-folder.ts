@@ -268,7 +268,10 @@ export async function syncFolder(ctx: FolderSyncContext, folderId: number): Prom
             return;
           }
           queuedKeys.add(k);
-          queue.push({ uid: it.placement?.uid as number, row: stored.then((rows) => (rows[i]?.bodyPending ? rows[i].rowId : null)) });
+          const row = stored.then((rows) => (rows[i]?.bodyPending ? rows[i].rowId : null));
+          // a body job dropped when the run stops (connection lost) never awaits its row: not an unhandled rejection
+          row.catch(() => undefined);
+          queue.push({ uid: it.placement?.uid as number, row });
         });
         for (const uid of noId) queue.push({ uid, row: null });
         signal();

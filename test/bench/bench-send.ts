@@ -114,7 +114,7 @@ async function benchRapport(db: Db, accountId: number, workers: number): Promise
   return ms;
 }
 
-async function benchRate(db: Db, accountId: number): Promise<{ total: number; maxWindow: number }> {
+async function benchRate(db: Db, accountId: number): Promise<{ total: number; fromFirst: number; firstMs: number; maxWindow: number }> {
   await sql`DELETE FROM outbox`.execute(db.kysely);
   await sql`DELETE FROM outbound_send_log`.execute(db.kysely);
   await prepare(db, RATE * SECONDS * 3, 'rate', accountId);
@@ -132,13 +132,17 @@ async function benchRate(db: Db, accountId: number): Promise<{ total: number; ma
   await runSender({ db, settings, clock: systemClock, transports, renderer }, { workers: 4, signal: abort.signal });
   clearTimeout(timer);
   await transports.closeAll();
-  const got = arrivals.slice(start).filter((t) => t < t0 + SECONDS * 1000).sort((a, b) => a - b);
+  const all = arrivals.slice(start).sort((a, b) => a - b);
+  const got = all.filter((t) => t < t0 + SECONDS * 1000);
+  // The same 10 s counted from the first mail's arrival: start-up (pool, greeting, first claim) left out.
+  const first = all[0] ?? t0;
+  const fromFirst = all.filter((t) => t < first + SECONDS * 1000).length;
   let maxWindow = 0;
-  for (let a = 0, b = 0; b < got.length; b += 1) {
-    while (got[b]! - got[a]! >= 1000) a += 1;
+  for (let a = 0, b = 0; b < all.length; b += 1) {
+    while (all[b]! - all[a]! >= 1000) a += 1;
     maxWindow = Math.max(maxWindow, b - a + 1);
   }
-  return { total: got.length, maxWindow };
+  return { total: got.length, fromFirst, firstMs: first - t0, maxWindow };
 }
 
 const db = await openBenchDb();
@@ -154,7 +158,7 @@ try {
   const b4 = await benchRapport(db, accountId, 4);
   console.log(`(b) Rapport, 4 workers:               ${rate(N, b4)}  (${(b4 / 1000).toFixed(1)} s)  b/a = ${(a / b4).toFixed(2)}`);
   const r = await benchRate(db, accountId);
-  console.log(`(c) limit ${RATE}/s for ${SECONDS} s, 4 workers:  total ${r.total} (target ${RATE * SECONDS} ±5%), max sliding 1 s window ${r.maxWindow} (limit ${RATE})`);
+  console.log(`(c) limit ${RATE}/s for ${SECONDS} s, 4 workers:  total ${r.total} from the start of the run, ${r.fromFirst} in the ${SECONDS} s from the first mail (arrived after ${r.firstMs} ms) (target ${RATE * SECONDS} ±5%), max sliding 1 s window ${r.maxWindow} (limit ${RATE})`);
   console.log(`loadavg after ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 } finally {
   await sql.raw(`DROP SCHEMA IF EXISTS "${db.schema}" CASCADE`).execute(db.kysely).catch(() => undefined);
