@@ -3,7 +3,7 @@ import { runScript } from './sql-script.ts';
 
 // The client book (DOMAIN.md section 1): owners, clients, contacts and their
 // channels, personal dates, inquiries, orders with lines, touchpoints.
-export async function up(db: Kysely<any>): Promise<void> {
+export async function up(db: Kysely<unknown>): Promise<void> {
   await runScript(db, `
 CREATE TABLE owners (
   id bigserial PRIMARY KEY,
@@ -200,7 +200,7 @@ CREATE INDEX client_segments_segment_idx ON client_segments (segment);
 `);
 }
 
-export async function down(db: Kysely<any>): Promise<void> {
+export async function down(db: Kysely<unknown>): Promise<void> {
   await runScript(db, `
 DROP TABLE client_segments;
 DROP TABLE touchpoints;

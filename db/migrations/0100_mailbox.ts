@@ -5,7 +5,7 @@ import { runScript } from './sql-script.ts';
 // (one row per message, deduplicated) with a placement per folder copy,
 // threads linked to clients, the reference graph used for threading, and
 // addresses seen on a client's domain that are not contacts yet.
-export async function up(db: Kysely<any>): Promise<void> {
+export async function up(db: Kysely<unknown>): Promise<void> {
   await runScript(db, `
 CREATE TABLE mail_accounts (
   id bigserial PRIMARY KEY,
@@ -145,7 +145,7 @@ CREATE INDEX suggested_contacts_client_idx ON suggested_contacts (client_id);
 `);
 }
 
-export async function down(db: Kysely<any>): Promise<void> {
+export async function down(db: Kysely<unknown>): Promise<void> {
   await runScript(db, `
 DROP TABLE suggested_contacts;
 DROP TABLE thread_refs;

@@ -5,7 +5,7 @@ import { runScript } from './sql-script.ts';
 // it) and say where they went. Adding a contact email re-links the past
 // threads that address took part in (unless linked by hand), and settles
 // its suggestion.
-export async function up(db: Kysely<any>): Promise<void> {
+export async function up(db: Kysely<unknown>): Promise<void> {
   await runScript(db, `
 ALTER TABLE threads ADD COLUMN merged_into bigint REFERENCES threads(id) ON DELETE SET NULL;
 CREATE INDEX threads_participants_idx ON threads USING gin (participants);
@@ -29,7 +29,7 @@ CREATE TRIGGER contact_emails_relink AFTER INSERT ON contact_emails FOR EACH ROW
 `);
 }
 
-export async function down(db: Kysely<any>): Promise<void> {
+export async function down(db: Kysely<unknown>): Promise<void> {
   await runScript(db, `
 DROP TRIGGER contact_emails_relink ON contact_emails;
 DROP FUNCTION rapport_mailbox_relink_contact();

@@ -6,13 +6,13 @@ import { runScript } from './sql-script.ts';
 // The body pass, the resume after a stop between the passes, the "unchanged"
 // check of an incremental sync and triage look for those few rows: a partial
 // index keeps that a small read however large the mailbox.
-export async function up(db: Kysely<any>): Promise<void> {
+export async function up(db: Kysely<unknown>): Promise<void> {
   await runScript(db, `
 CREATE INDEX messages_body_pending_idx ON messages (id) WHERE body_state = 'headers' AND parse_error IS NULL;
 `);
 }
 
-export async function down(db: Kysely<any>): Promise<void> {
+export async function down(db: Kysely<unknown>): Promise<void> {
   await runScript(db, `
 DROP INDEX messages_body_pending_idx;
 `);

@@ -4,7 +4,7 @@ import { runScript } from './sql-script.ts';
 // Triage (issue 4): a score per inbound message, reply-time targets per thread
 // (recomputed from stored events), alerts already sent, and calendar days set
 // by hand on top of the configured working calendar.
-export async function up(db: Kysely<any>): Promise<void> {
+export async function up(db: Kysely<unknown>): Promise<void> {
   await runScript(db, `
 CREATE TABLE triage_results (
   message_id bigint PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,
@@ -67,7 +67,7 @@ CREATE TABLE triage_calendar_days (
 `);
 }
 
-export async function down(db: Kysely<any>): Promise<void> {
+export async function down(db: Kysely<unknown>): Promise<void> {
   await runScript(db, `
 DROP TABLE triage_calendar_days;
 DROP TABLE triage_alerts;

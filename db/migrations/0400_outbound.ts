@@ -6,7 +6,7 @@ import { runScript } from './sql-script.ts';
 // processes; checked under transaction-scoped advisory locks per account,
 // recipient domain and contact), per-account send state (pause, warm-up,
 // pacing), suppressions, unsubscribe records and bounces.
-export async function up(db: Kysely<any>): Promise<void> {
+export async function up(db: Kysely<unknown>): Promise<void> {
   await runScript(db, `
 CREATE TABLE outbox (
   id bigserial PRIMARY KEY,
@@ -146,7 +146,7 @@ CREATE INDEX outbound_bounces_outbox_idx ON outbound_bounces (outbox_id);
   }
 }
 
-export async function down(db: Kysely<any>): Promise<void> {
+export async function down(db: Kysely<unknown>): Promise<void> {
   await runScript(db, `
 DROP TABLE outbound_bounces;
 DROP TABLE unsubscribes;

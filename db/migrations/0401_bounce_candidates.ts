@@ -9,10 +9,10 @@ export const BOUNCE_CANDIDATE_PREDICATE = `direction <> 'outbound'
          AND (headers->>'content-type' ILIKE '%report-type=%delivery-status%'
               OR from_address ILIKE 'mailer-daemon@%' OR from_address ILIKE 'postmaster@%' OR headers->>'x-failed-recipients' IS NOT NULL)`;
 
-export async function up(db: Kysely<any>): Promise<void> {
+export async function up(db: Kysely<unknown>): Promise<void> {
   await sql.raw(`CREATE INDEX messages_bounce_candidates_idx ON messages (id) WHERE ${BOUNCE_CANDIDATE_PREDICATE}`).execute(db);
 }
 
-export async function down(db: Kysely<any>): Promise<void> {
+export async function down(db: Kysely<unknown>): Promise<void> {
   await sql.raw('DROP INDEX messages_bounce_candidates_idx').execute(db);
 }

@@ -4,7 +4,7 @@ import { runScript } from './sql-script.ts';
 // Campaigns (issue 7): saved audiences, campaign definitions (synced from the
 // campaigns folder), planner runs, one decision per (campaign, occurrence,
 // contact) with the reason when left out, and sequence enrolments with their stop reasons.
-export async function up(db: Kysely<any>): Promise<void> {
+export async function up(db: Kysely<unknown>): Promise<void> {
   await runScript(db, `
 CREATE TABLE campaign_audiences (
   name text PRIMARY KEY,
@@ -93,7 +93,7 @@ CREATE INDEX campaign_enrolments_client_idx ON campaign_enrolments (client_id);
 `);
 }
 
-export async function down(db: Kysely<any>): Promise<void> {
+export async function down(db: Kysely<unknown>): Promise<void> {
   await runScript(db, `
 DROP TABLE campaign_enrolments;
 DROP TABLE campaign_decisions;

@@ -5,8 +5,7 @@ import { sql, type Kysely } from 'kysely';
  * line, one statement at a time (PGlite and pg's extended protocol take one
  * statement per query). Statements must not contain ";\n" inside literals.
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export async function runScript(db: Kysely<any>, script: string): Promise<void> {
+export async function runScript(db: Kysely<unknown>, script: string): Promise<void> {
   const statements = script
     .split(/;\s*\n/)
     .map((s) => s.replace(/^\s*--.*$/gm, '').trim())

@@ -57,7 +57,7 @@ try {
   const replanMs = Date.now() - t;
   process.stdout.write(`re-plan: ${secs(replanMs)}  new decisions ${again.planned + again.deferred + again.skipped}, new outbox rows ${again.enqueued}  [target < 10 s]\n`);
   const n = await sql<{ n: number; k: number }>`SELECT count(*)::int AS n, count(DISTINCT idempotency_key)::int AS k FROM outbox`.execute(db.kysely);
-  process.stdout.write(`outbox: ${n.rows[0]?.n} rows, ${n.rows[0]?.k} distinct keys; load average: ${load()}\n`);
+  process.stdout.write(`outbox: ${n.rows[0]?.n} rows, ${n.rows[0]?.k} distinct idempotency keys; load average: ${load()}\n`);
 } finally {
   if (!process.env.BENCH_KEEP) await sql.raw(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).execute(db.kysely).catch(() => undefined);
   await db.close();
