@@ -56,7 +56,8 @@ export async function loadTemplate(dir: string, name: string, shared: SharedSour
   };
 }
 
-function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+/** Objects merged key by key (b wins); arrays and other values replaced whole. */
+export function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...a };
   for (const [k, v] of Object.entries(b)) {
     const prev = out[k];

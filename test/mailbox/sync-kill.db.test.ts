@@ -1,33 +1,14 @@
-import { spawn } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { addAccount } from '../../src/mailbox/accounts.ts';
 import { useTestDb, testBackend } from '../support/test-db.ts';
 import { skipWithoutDovecot, startDovecot, type Dovecot } from './support/dovecot.ts';
 import { eml } from './support/eml.ts';
+import { runSyncChild } from './support/sync-process.ts';
 
 const KEY = 'c'.repeat(64);
-const here = path.dirname(fileURLToPath(import.meta.url));
-const tsx = path.resolve(here, '../../node_modules/.bin/tsx');
 
-function runSync(env: NodeJS.ProcessEnv): { done: Promise<number>; kill(): void } {
-  const child = spawn(tsx, [path.join(here, 'support/sync-child.ts')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let err = '';
-  child.stderr.on('data', (d: Buffer) => {
-    err += d.toString();
-  });
-  return {
-    done: new Promise((resolve) =>
-      child.on('exit', (code, signal) => {
-        if (code !== 0 && signal === null) process.stderr.write(`sync child: ${err}\n`);
-        resolve(code ?? -1);
-      }),
-    ),
-    kill: () => child.kill('SIGKILL'),
-  };
-}
+const runSync = runSyncChild;
 
 describe.skipIf(skipWithoutDovecot(`sync kill -9 (${testBackend})`))(`sync killed mid-batch and resumed, on ${testBackend}`, () => {
   const t = useTestDb();

@@ -1,6 +1,3 @@
-import { spawn } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { addAccount } from '../../src/mailbox/accounts.ts';
@@ -15,6 +12,7 @@ import { useTestDb, testBackend } from '../support/test-db.ts';
 import { skipWithoutDovecot, startDovecot, type Dovecot } from './support/dovecot.ts';
 import { openClient } from './support/imap-helpers.ts';
 import { eml } from './support/eml.ts';
+import { runSyncChild } from './support/sync-process.ts';
 
 // The initial sync in two passes: header fields first (messages, placements,
 // threads, client links), bodies after. These tests stop a sync between the
@@ -23,8 +21,6 @@ const KEY = 'd'.repeat(64);
 const config = { secretKey: KEY, sections: {} };
 const settings = parseSyncSettings({ batchSize: 4, backoffMs: 10, parseWorkers: 0 });
 const noSleep = async (): Promise<void> => undefined;
-const here = path.dirname(fileURLToPath(import.meta.url));
-const tsx = path.resolve(here, '../../node_modules/.bin/tsx');
 const BODY_MARK = 'BODY-MARK';
 
 describe.skipIf(skipWithoutDovecot(`sync passes (${testBackend})`))(`header pass, then body pass, on ${testBackend}`, { timeout: 120_000 }, () => {
@@ -205,22 +201,8 @@ describe.skipIf(skipWithoutDovecot(`sync passes (${testBackend})`))(`header pass
     for (let i = 0; i < N; i++) d.deliver(u.user, 'INBOX', eml({ from: `buyer${i % 7}@acme.com`, to: `${u.user}@maker.cn`, subject: `Inquiry ${i % 40}`, messageId: `kb${i}@acme.com`, references: i % 3 === 0 && i > 0 ? [`kb${i - 1}@acme.com`] : undefined, body: `${BODY_MARK} ${'x'.repeat(3000)}` }));
     await addAccount(t.db, config, { name: u.user, email: `${u.user}@maker.cn`, imapHost: d.host, imapPort: d.port, imapTls: 'none', imapUser: u.user, secret: u.password });
     const env = { ...process.env, RAPPORT_TEST_CHILD_URL: t.db.url, RAPPORT_TEST_CHILD_SCHEMA: t.db.schema, RAPPORT_SECRET_KEY: KEY, RAPPORT_TEST_CHILD_SETTINGS: JSON.stringify({ batchSize: 5 }) };
-    const run = (extra: NodeJS.ProcessEnv): { done: Promise<number>; kill(): void } => {
-      const child = spawn(tsx, [path.join(here, 'support/sync-child.ts')], { env: { ...env, ...extra }, stdio: ['ignore', 'ignore', 'pipe'] });
-      let err = '';
-      child.stderr.on('data', (b: Buffer) => {
-        err += b.toString();
-      });
-      return {
-        done: new Promise((resolve) =>
-          child.on('exit', (code, signal) => {
-            if (code !== 0 && signal === null) process.stderr.write(`sync child: ${err}\n`);
-            resolve(code ?? -1);
-          }),
-        ),
-        kill: () => child.kill('SIGKILL'),
-      };
-    };
+    const run = (extra: NodeJS.ProcessEnv): { done: Promise<number>; kill(): void } => runSyncChild({ ...env, ...extra });
+
     const bodies = (): Promise<number> => count(`SELECT count(*) FROM messages WHERE body_state = 'full'`);
 
     expect(await run({ RAPPORT_TEST_CHILD_STOP_AFTER_HEADERS: '1' }).done).toBe(0);

@@ -4,7 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import type { RegisterCommands } from '../context.ts';
 import { formatJson, formatTable } from '../output.ts';
 import { AppError } from '../../shared/app-error.ts';
-import { loadTemplateLibrary, templateLibraryOptions, type TemplateLibrary } from '../../templates/index.ts';
+import { deepMerge, loadTemplateLibrary, templateLibraryOptions, type TemplateLibrary } from '../../templates/index.ts';
 import { formatFinding, lintTemplates } from '../../templates/lint-templates.ts';
 import { templateDataForClient } from '../../templates/client-data.ts';
 import type { AppContext } from '../context.ts';
@@ -16,15 +16,6 @@ interface RenderOptions {
   locale?: string;
   out?: string;
   json?: boolean;
-}
-
-function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...a };
-  for (const [k, v] of Object.entries(b)) {
-    const prev = out[k];
-    out[k] = prev && v && typeof prev === 'object' && typeof v === 'object' && !Array.isArray(prev) && !Array.isArray(v) ? deepMerge(prev as Record<string, unknown>, v as Record<string, unknown>) : v;
-  }
-  return out;
 }
 
 function readDataFile(file: string): Record<string, unknown> {
