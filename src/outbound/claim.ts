@@ -150,7 +150,7 @@ async function claimInTransaction(
   settings: OutboundSettings,
   now: Date,
 ): Promise<ClaimResult> {
-  const nowMs = now.getTime();
+  let nowMs = now.getTime();
   const only = options.onlyIds && options.onlyIds.length > 0 ? sql`AND o.id = ANY(${sql.val([...options.onlyIds])}::bigint[])` : sql``;
   const due = options.onlyIds ? sql`` : sql`AND o.due_at <= ${now}`;
   const candidates = (
@@ -252,6 +252,11 @@ async function claimInTransaction(
     }
     const lockIds = [...new Set([...lockNames].map((k) => lockKey(schema, k)))].sort();
     await sql`SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT k FROM unnest(${sql.val(lockIds)}::bigint[]) AS k ORDER BY k) AS s`.execute(trx);
+    // The windows are counted from the moment the locks are held, not from the start of the claim:
+    // a slot is in flight from here, and time spent waiting for another worker's claim would
+    // otherwise be held against the limit (the account then sends below its rate).
+    now = options.clock.now();
+    nowMs = now.getTime();
 
     const gate = new Gate(trx, now);
     for (const c of open) {
@@ -347,6 +352,8 @@ function warmupOf(settings: OutboundSettings, accountName: string): { startPerDa
 interface WindowCount {
   rule: WindowRule;
   used: number;
+  /** Once the window is full, when it next has room (asked once per claim: every later row waits for the same slot). */
+  freeAt?: number;
 }
 
 /**
@@ -443,13 +450,16 @@ class Gate {
     const nowMs = this.now.getTime();
     for (const w of counts) {
       if (w.used < w.rule.limit) continue;
-      const since = new Date(nowMs - w.rule.windowMs);
-      const fin = (
-        await sql<{ finished_at: Date | null }>`SELECT finished_at FROM outbound_send_log WHERE ${where} AND (finished_at IS NULL OR finished_at > ${since})
-                                                ORDER BY finished_at ASC NULLS LAST OFFSET ${w.used - w.rule.limit} LIMIT 1`.execute(this.trx)
-      ).rows[0];
-      const until = fin?.finished_at ? fin.finished_at.getTime() + w.rule.windowMs : nowMs + Math.min(1000, Math.max(50, w.rule.windowMs / 20));
-      return { ok: false, until: Math.max(until, nowMs + 1), reason: `${what} limit ${w.rule.limit} ${w.rule.name}` };
+      if (w.freeAt === undefined) {
+        const since = new Date(nowMs - w.rule.windowMs);
+        const fin = (
+          await sql<{ finished_at: Date | null }>`SELECT finished_at FROM outbound_send_log WHERE ${where} AND (finished_at IS NULL OR finished_at > ${since})
+                                                  ORDER BY finished_at ASC NULLS LAST OFFSET ${w.used - w.rule.limit} LIMIT 1`.execute(this.trx)
+        ).rows[0];
+        const until = fin?.finished_at ? fin.finished_at.getTime() + w.rule.windowMs : nowMs + Math.min(1000, Math.max(50, w.rule.windowMs / 20));
+        w.freeAt = Math.max(until, nowMs + 1);
+      }
+      return { ok: false, until: w.freeAt, reason: `${what} limit ${w.rule.limit} ${w.rule.name}` };
     }
     return null;
   }

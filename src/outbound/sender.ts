@@ -130,16 +130,67 @@ async function sendOne(deps: SenderDeps, mail: ClaimedMail): Promise<MailReport>
   return { id: mail.id, toAddress: mail.toAddress, outcome: 'sent', detail: response };
 }
 
-export async function markSent(db: Db, clock: Clock, mail: ClaimedMail, response: string): Promise<void> {
-  const now = clock.now();
+/**
+ * Records a mail as sent, with the time the server accepted it. Records from
+ * concurrent sends are written together (group commit): the first goes at
+ * once, those accepted while it is being written go in the next statement, so
+ * under load one statement records many mails and nothing waits for a timer.
+ * The promise settles when this mail's record is committed.
+ */
+export function markSent(db: Db, clock: Clock, mail: ClaimedMail, response: string): Promise<void> {
+  let group = sentGroups.get(db);
+  if (!group) {
+    group = { queue: [], flushing: false };
+    sentGroups.set(db, group);
+  }
+  const g = group;
+  return new Promise<void>((resolve, reject) => {
+    g.queue.push({ mail, response, at: clock.now(), resolve, reject });
+    if (!g.flushing) void flushSent(db, g);
+  });
+}
+
+interface PendingSent {
+  readonly mail: ClaimedMail;
+  readonly response: string;
+  readonly at: Date;
+  readonly resolve: () => void;
+  readonly reject: (e: unknown) => void;
+}
+
+const sentGroups = new WeakMap<Db, { queue: PendingSent[]; flushing: boolean }>();
+
+async function flushSent(db: Db, g: { queue: PendingSent[]; flushing: boolean }): Promise<void> {
+  g.flushing = true;
+  try {
+    while (g.queue.length > 0) {
+      const batch = g.queue.splice(0, 500);
+      try {
+        await recordSent(db, batch);
+        for (const p of batch) p.resolve();
+      } catch (e) {
+        for (const p of batch) p.reject(e);
+      }
+    }
+  } finally {
+    g.flushing = false;
+  }
+}
+
+async function recordSent(db: Db, batch: readonly PendingSent[]): Promise<void> {
+  const col = <T>(f: (p: PendingSent) => T): T[] => batch.map(f);
   await sql`
-    WITH u AS (
-      UPDATE outbox SET state = 'sent', sent_at = ${now}, smtp_response = ${response}, lease_until = NULL, last_error = NULL, updated_at = ${now}
-       WHERE id = ${mail.id} AND claim_token = ${mail.claimToken} AND state IN ('claimed', 'uncertain')
-      RETURNING id),
-    l AS (UPDATE outbound_send_log SET finished_at = ${now}, outcome = 'sent' WHERE id = ${mail.slotId}),
-    a AS (UPDATE outbound_account_settings SET failure_streak = 0, failure_streak_kind = NULL WHERE account_id = ${mail.accountId} AND failure_streak > 0)
-    INSERT INTO outbox_events (outbox_id, at, event, detail) SELECT id, ${now}, 'sent', ${response} FROM u`.execute(db.kysely);
+    WITH v AS (
+      SELECT * FROM unnest(${sql.val(col((p) => p.mail.id))}::bigint[], ${sql.val(col((p) => p.mail.claimToken))}::text[], ${sql.val(col((p) => p.mail.slotId))}::bigint[],
+                           ${sql.val(col((p) => p.response))}::text[], ${sql.val(col((p) => p.at.toISOString()))}::timestamptz[], ${sql.val(col((p) => p.mail.accountId))}::bigint[])
+             AS v(id, token, slot, response, at, account)),
+    u AS (
+      UPDATE outbox o SET state = 'sent', sent_at = v.at, smtp_response = v.response, lease_until = NULL, last_error = NULL, updated_at = v.at
+        FROM v WHERE o.id = v.id AND o.claim_token = v.token AND o.state IN ('claimed', 'uncertain')
+      RETURNING o.id, v.at, v.response),
+    l AS (UPDATE outbound_send_log s SET finished_at = v.at, outcome = 'sent' FROM v WHERE s.id = v.slot),
+    a AS (UPDATE outbound_account_settings SET failure_streak = 0, failure_streak_kind = NULL WHERE account_id IN (SELECT account FROM v) AND failure_streak > 0)
+    INSERT INTO outbox_events (outbox_id, at, event, detail) SELECT id, at, 'sent', response FROM u`.execute(db.kysely);
 }
 
 async function finishFailed(db: Db, clock: Clock, mail: ClaimedMail, words: string, slotOutcome: string, extra: { bounce?: boolean } = {}): Promise<void> {

@@ -3,7 +3,7 @@
 // (b) Rapport's whole path (claim, render, send, record) with throttles off, 1 and 4 workers, ratio b/a;
 // (c) an account limit of 50 a second for 10 seconds: total, and the largest sliding one-second window.
 // Sizes: BENCH_SEND_N (20000), BENCH_SEND_KB (20), BENCH_SEND_CONNECTIONS (10), BENCH_SEND_RATE (50),
-// BENCH_SEND_SECONDS (10). Database: DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test, else PGlite.
+// BENCH_SEND_SECONDS (10), BENCH_SEND_PHASES (a,b1,b4,c: which parts to run, for profiling one of them). Database: DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test, else PGlite.
 import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
@@ -21,6 +21,7 @@ const KB = Number(process.env.BENCH_SEND_KB ?? 20);
 const CONNS = Number(process.env.BENCH_SEND_CONNECTIONS ?? 10);
 const RATE = Number(process.env.BENCH_SEND_RATE ?? 50);
 const SECONDS = Number(process.env.BENCH_SEND_SECONDS ?? 10);
+const PHASES = new Set((process.env.BENCH_SEND_PHASES ?? 'a,b1,b4,c').split(','));
 
 const arrivals: number[] = [];
 const server = new SMTPServer({
@@ -61,11 +62,21 @@ async function openBenchDb(): Promise<Db> {
 }
 
 const rate = (n: number, ms: number): string => `${((n * 1000) / ms).toFixed(0)}/s`;
+/** CPU seconds this process (sender and sink) spent in a phase: tells a CPU-bound phase from a waiting one. */
+let cpu0 = process.cpuUsage();
+const cpuStart = (): void => {
+  cpu0 = process.cpuUsage();
+};
+const cpuSince = (): string => {
+  const c = process.cpuUsage(cpu0);
+  return `node CPU ${((c.user + c.system) / 1000 / 1000).toFixed(1)} s`;
+};
 
 // (a) nodemailer alone.
 async function benchNodemailer(): Promise<number> {
   const t = nodemailer.createTransport({ pool: true, host: '127.0.0.1', port, secure: false, ignoreTLS: true, maxConnections: CONNS, maxMessages: Infinity });
   const start = arrivals.length;
+  cpuStart();
   const t0 = Date.now();
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -105,6 +116,7 @@ async function benchRapport(db: Db, accountId: number, workers: number): Promise
   const settings = parseOutboundSettings({ throttles: false, claimBatch: CONNS * 4, pollMs: 50 });
   const transports = new SmtpTransports(db, { settings, credentials: async () => null, maxConnections: CONNS });
   const start = arrivals.length;
+  cpuStart();
   const t0 = Date.now();
   const res = await runSender({ db, settings, clock: systemClock, transports, renderer }, { workers, once: true });
   const ms = Date.now() - t0;
@@ -142,6 +154,10 @@ async function benchRate(db: Db, accountId: number): Promise<{ total: number; fr
     while (all[b]! - all[a]! >= 1000) a += 1;
     maxWindow = Math.max(maxWindow, b - a + 1);
   }
+  const slots = (await sql<{ r: Date; f: Date | null }>`SELECT reserved_at AS r, finished_at AS f FROM outbound_send_log WHERE finished_at IS NOT NULL ORDER BY reserved_at`.execute(db.kysely)).rows;
+  const holds = slots.map((s) => s.f!.getTime() - s.r.getTime()).sort((x, y) => x - y);
+  const median = holds[Math.floor(holds.length / 2)] ?? 0;
+  console.log(`    slot hold (reserved to finished): median ${median} ms, p90 ${holds[Math.floor(holds.length * 0.9)] ?? 0} ms, max ${holds[holds.length - 1] ?? 0} ms over ${holds.length} slots`);
   return { total: got.length, fromFirst, firstMs: first - t0, maxWindow };
 }
 
@@ -151,14 +167,17 @@ try {
   const acct = await sql<{ id: number }>`INSERT INTO mail_accounts (name, email, smtp_host, smtp_port, smtp_tls, saves_sent) VALUES ('bench', 'bench@sender.test', '127.0.0.1', ${port}, 'none', true) RETURNING id`.execute(db.kysely);
   const accountId = Number(acct.rows[0]!.id);
   console.log(`bench:send  ${N} mails of ~${KB} KB, ${CONNS} SMTP connections, ${db.backend}, loadavg before ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  const a = await benchNodemailer();
-  console.log(`(a) nodemailer pool alone:            ${rate(N, a)}  (${(a / 1000).toFixed(1)} s)`);
-  const b1 = await benchRapport(db, accountId, 1);
-  console.log(`(b) Rapport, 1 worker:                ${rate(N, b1)}  (${(b1 / 1000).toFixed(1)} s)  b/a = ${(a / b1).toFixed(2)}`);
-  const b4 = await benchRapport(db, accountId, 4);
-  console.log(`(b) Rapport, 4 workers:               ${rate(N, b4)}  (${(b4 / 1000).toFixed(1)} s)  b/a = ${(a / b4).toFixed(2)}`);
-  const r = await benchRate(db, accountId);
-  console.log(`(c) limit ${RATE}/s for ${SECONDS} s, 4 workers:  total ${r.total} from the start of the run, ${r.fromFirst} in the ${SECONDS} s from the first mail (arrived after ${r.firstMs} ms) (target ${RATE * SECONDS} ±5%), max sliding 1 s window ${r.maxWindow} (limit ${RATE})`);
+  const a = PHASES.has('a') ? await benchNodemailer() : NaN;
+  if (PHASES.has('a')) console.log(`(a) nodemailer pool alone:            ${rate(N, a)}  (${(a / 1000).toFixed(1)} s, ${cpuSince()})`);
+  for (const workers of [1, 4]) {
+    if (!PHASES.has(`b${workers}`)) continue;
+    const b = await benchRapport(db, accountId, workers);
+    console.log(`(b) Rapport, ${workers} worker${workers > 1 ? 's' : ' '}:               ${rate(N, b)}  (${(b / 1000).toFixed(1)} s, ${cpuSince()})  b/a = ${(a / b).toFixed(2)}`);
+  }
+  if (PHASES.has('c')) {
+    const r = await benchRate(db, accountId);
+    console.log(`(c) limit ${RATE}/s for ${SECONDS} s, 4 workers:  total ${r.total} from the start of the run, ${r.fromFirst} in the ${SECONDS} s from the first mail (arrived after ${r.firstMs} ms) (target ${RATE * SECONDS} ±5%), max sliding 1 s window ${r.maxWindow} (limit ${RATE})`);
+  }
   console.log(`loadavg after ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 } finally {
   await sql.raw(`DROP SCHEMA IF EXISTS "${db.schema}" CASCADE`).execute(db.kysely).catch(() => undefined);
