@@ -39,8 +39,20 @@ for (const [name, helper] of Object.entries(registered)) {
 const HOOKS = { helperMissing: registered.helperMissing, blockHelperMissing: registered.blockHelperMissing };
 const EMPTY = Object.freeze({});
 
+/** The options of a call: prepared helpers and access control, and `frame` as @data (the frame gets `root`). */
+export function invokeOptions(context: object, frame: Record<string, unknown>): object {
+  return { partial: true, helpers: HELPERS, partials: EMPTY, decorators: EMPTY, hooks: HOOKS, protoAccessControl: PROTO_ACCESS, data: { ...frame, root: context } };
+}
+
+/**
+ * Renders `fn` with options from invokeOptions. Handlebars reads these options and never changes
+ * them, so the parts of one template rendered for the same recipient share them.
+ */
+export function invokeWith(fn: Delegate, context: object, options: object): string {
+  return (fn as unknown as (ctx: object, opts: object) => string)(context, options);
+}
+
 /** Renders `fn` for `context` with `frame` as @data (the frame gets `root`). */
 export function invokeTemplate(fn: Delegate, context: object, frame: Record<string, unknown>): string {
-  const options = { partial: true, helpers: HELPERS, partials: EMPTY, decorators: EMPTY, hooks: HOOKS, protoAccessControl: PROTO_ACCESS, data: { ...frame, root: context } };
-  return (fn as unknown as (ctx: object, opts: object) => string)(context, options);
+  return invokeWith(fn, context, invokeOptions(context, frame));
 }

@@ -157,6 +157,29 @@ function checkUrl(raw: string): string {
 /** Countries (ISO 3166 alpha-2) south of the equator, or mostly: their seasons run opposite to ours. */
 const SOUTHERN_HEMISPHERE: ReadonlySet<string> = new Set(['AR', 'AU', 'BO', 'BR', 'BW', 'CL', 'FJ', 'LS', 'MG', 'MU', 'MW', 'MZ', 'NA', 'NZ', 'PE', 'PY', 'SZ', 'UY', 'ZA', 'ZM', 'ZW', 'AO']);
 
+/**
+ * What each helper reads of a recipient besides its arguments: "zone" the recipient's time zone,
+ * "now" the zone and the moment of the render; "none" nothing (the template's locale, copy and
+ * text mode are the same for every recipient). The batch renderer shares a block's output between
+ * recipients only when everything it reads is equal; a helper missing here is never shared.
+ */
+export const HELPER_INPUTS: Readonly<Record<string, 'none' | 'zone' | 'now'>> = {
+  date: 'zone', time: 'zone', datetime: 'zone', year: 'now', greeting: 'now',
+  number: 'none', percent: 'none', currency: 'none', monthName: 'none', country: 'none', salutation: 'none', plural: 'none',
+  copy: 'none', monthTheme: 'none', url: 'none', lines: 'none',
+  eq: 'none', ne: 'none', gt: 'none', lt: 'none', and: 'none', or: 'none', not: 'none', default: 'none', inc: 'none',
+};
+
+const regionNames = new Map<string, Intl.DisplayNames>();
+function regionName(locale: string, code: string): string | undefined {
+  let names = regionNames.get(locale);
+  if (!names) {
+    names = new Intl.DisplayNames([locale], { type: 'region' });
+    regionNames.set(locale, names);
+  }
+  return names.of(code);
+}
+
 export function registerHelpers(hb: Hbs): string[] {
   const helpers: Record<string, (...args: unknown[]) => unknown> = {
     date(...args) {
@@ -204,7 +227,8 @@ export function registerHelpers(hb: Hbs): string[] {
     monthName(...args) {
       const { params, options } = split(args);
       const m = toNumber(need(params[0], 'monthName', 'the month'), 'monthName');
-      return DateTime.fromObject({ year: 2000, month: m, day: 1 }, { zone: 'UTC' }).setLocale(frame(options).locale).toFormat('LLLL');
+      const locale = frame(options).locale;
+      return memo(formatMemo, `m\u0000${locale}\u0000${m}`, () => DateTime.fromObject({ year: 2000, month: m, day: 1 }, { zone: 'UTC' }).setLocale(locale).toFormat('LLLL'));
     },
     year(...args) {
       const { options } = split(args);
@@ -215,7 +239,7 @@ export function registerHelpers(hb: Hbs): string[] {
       const { params, options } = split(args);
       const code = String(need(params[0], 'country', 'the country code'));
       try {
-        return new Intl.DisplayNames([frame(options).locale], { type: 'region' }).of(code.toUpperCase()) ?? code;
+        return regionName(frame(options).locale, code.toUpperCase()) ?? code;
       } catch {
         return code;
       }

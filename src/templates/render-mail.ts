@@ -111,13 +111,8 @@ export function cleanSubject(s: string): string {
   return s.replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ').replace(/\s{2,}/g, ' ').trim();
 }
 
-export function renderOne(
-  compiled: CompiledLocale,
-  reqs: readonly Requirement[],
-  data: Record<string, unknown>,
-  ctx: RenderContext,
-  index?: number,
-): RenderedMail {
+/** Throws the error a render of `data` gives when it is not an object or misses a required variable. */
+export function checkRecipient(compiled: CompiledLocale, reqs: readonly Requirement[], data: Record<string, unknown>, index: number | undefined): void {
   const tplName = `${compiled.name} (${compiled.locale})`;
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new AppError('INPUT_INVALID', `template ${tplName}: the data for ${index === undefined ? 'the recipient' : `recipient #${index + 1}`} must be an object`);
@@ -129,31 +124,57 @@ export function renderOne(
       details: { template: compiled.name, locale: compiled.locale, variable: missing.path, recipient: who },
     });
   }
+}
+
+/** The @data frame of one recipient's HTML render: the template's locale and copy, the recipient's zone and "now". */
+export function recipientFrame(compiled: CompiledLocale, data: Record<string, unknown>, ctx: RenderContext): RenderFrame {
   const contact = data.contact as Record<string, unknown> | undefined;
   const client = data.client as Record<string, unknown> | undefined;
   const timeZone = validZone(str(data.timeZone) ?? str(contact?.timeZone) ?? str(client?.timeZone)) ?? 'UTC';
   const nowRaw = data.now;
   const now = nowRaw instanceof Date ? nowRaw : typeof nowRaw === 'string' && !Number.isNaN(Date.parse(nowRaw)) ? new Date(nowRaw) : ctx.now();
-  const base: RenderFrame = { locale: compiled.locale, timeZone, now, textMode: false, copy: compiled.copy };
+  return { locale: compiled.locale, timeZone, now, textMode: false, copy: compiled.copy };
+}
+
+/** The mail from the three rendered parts: the subject on one line, the text without runs of blank lines. */
+export function finishMail(html: string, text: string, subject: string): RenderedMail {
+  return { subject: cleanSubject(subject), html, text: text.replace(/\n{3,}/g, '\n\n').trim() };
+}
+
+/** A render failure as the AppError that names the variable (strict mode) or the problem, and the recipient. */
+export function renderFailure(e: unknown, compiled: CompiledLocale, data: Record<string, unknown>, index: number | undefined): AppError {
+  const tplName = `${compiled.name} (${compiled.locale})`;
+  const who = recipientLabel(data, index);
+  const msg = String((e as Error).message ?? e).split('\n')[0] ?? '';
+  const strict = /^"([^"]+)" not defined in/.exec(msg);
+  if (strict) {
+    return new AppError('TEMPLATE_VARIABLE_MISSING', `template ${tplName}: variable "${strict[1]}" has no value for recipient ${who}`, {
+      cause: e,
+      details: { template: compiled.name, locale: compiled.locale, variable: strict[1], recipient: who },
+    });
+  }
+  return new AppError('TEMPLATE_RENDER_FAILED', `template ${tplName}: ${msg.replace(/ - \d+:\d+$/, '')} for recipient ${who}`, {
+    cause: e,
+    details: { template: compiled.name, locale: compiled.locale, recipient: who },
+  });
+}
+
+export function renderOne(
+  compiled: CompiledLocale,
+  reqs: readonly Requirement[],
+  data: Record<string, unknown>,
+  ctx: RenderContext,
+  index?: number,
+): RenderedMail {
+  checkRecipient(compiled, reqs, data, index);
+  const base = recipientFrame(compiled, data, ctx);
   try {
     const html = invokeTemplate(compiled.html, data, base as unknown as Record<string, unknown>);
     const textFrame = { ...base, textMode: true } as unknown as Record<string, unknown>;
     const text = invokeTemplate(compiled.text, data, textFrame);
-    const subject = cleanSubject(invokeTemplate(compiled.subject, data, textFrame));
-    return { subject, html, text: text.replace(/\n{3,}/g, '\n\n').trim() };
+    const subject = invokeTemplate(compiled.subject, data, textFrame);
+    return finishMail(html, text, subject);
   } catch (e) {
-    const who = recipientLabel(data, index);
-    const msg = String((e as Error).message ?? e).split('\n')[0] ?? '';
-    const strict = /^"([^"]+)" not defined in/.exec(msg);
-    if (strict) {
-      throw new AppError('TEMPLATE_VARIABLE_MISSING', `template ${tplName}: variable "${strict[1]}" has no value for recipient ${who}`, {
-        cause: e,
-        details: { template: compiled.name, locale: compiled.locale, variable: strict[1], recipient: who },
-      });
-    }
-    throw new AppError('TEMPLATE_RENDER_FAILED', `template ${tplName}: ${msg.replace(/ - \d+:\d+$/, '')} for recipient ${who}`, {
-      cause: e,
-      details: { template: compiled.name, locale: compiled.locale, recipient: who },
-    });
+    throw renderFailure(e, compiled, data, index);
   }
 }

@@ -12,6 +12,7 @@ import { DEFAULT_FALLBACK, resolveLocale as resolveAlongChain } from './locale-f
 import { declaredVariables, UNSUBSCRIBE_KINDS } from './metadata.ts';
 import { listTemplateNames, readShared, readTemplateSources, type SharedSources } from './read-sources.ts';
 import { compileRequirements, renderOne, type Requirement } from './render-mail.ts';
+import { renderBatch as renderCompiledBatch } from './render-batch.ts';
 import type { LoadOptions, RenderedMail, TemplateInfo, TemplateLibrary, VariableSpec } from './types.ts';
 
 /** Compiled versions shared by every library in the process, keyed by name, locale and content hash. */
@@ -123,10 +124,7 @@ export async function loadTemplateLibrary(dir: string, options: LoadOptions = {}
     },
     renderBatch(name, locale, data): RenderedMail[] {
       const { t, c } = compiledFor(name, locale);
-      const ctx = { now: () => clock.now() };
-      const out: RenderedMail[] = new Array<RenderedMail>(data.length);
-      for (let i = 0; i < data.length; i++) out[i] = renderOne(c, t.requirements, data[i]!, ctx, i);
-      return out;
+      return renderCompiledBatch(c, t.requirements, data, { now: () => clock.now() });
     },
     requiredVariables: (name) => get(name).variables.filter((v) => v.required).map((v) => v.path),
     sampleData(name, locale) {
