@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import { DateTime } from 'luxon';
 import type { Db } from '../db/database.ts';
 import type { Database } from '../db/schema.ts';
@@ -34,6 +34,11 @@ export interface PlanOptions {
    * 'sql' (one INSERT ... SELECT per batch), or 'auto' (sql above 5,000 new rows; the default).
    */
   readonly outboxPath?: 'enqueue-mail' | 'sql' | 'auto';
+  /**
+   * Connections writing decision batches at once on PostgreSQL (default 2): the planner's own
+   * transaction and writers-1 more, each batch in a transaction of its own. The pool needs that many.
+   */
+  readonly writers?: number;
 }
 
 /** One line of the plan: who gets what, when, from which account, or why not. */
@@ -151,15 +156,40 @@ function candidateColumns(withNames: boolean) {
 
 type SlimRow = Omit<CandidateRow, 'send_date' | 'event_date' | 'template' | 'odata' | 'enrolment_id'> & { idx: number };
 
-function withOccurrence(rows: readonly SlimRow[], list: ReadonlyArray<{ o: Occurrence }>): CandidateRow[] {
+/** Fills each row's occurrence details in place (the rows are fresh from the driver; no copy of 100,000s of objects). */
+function withOccurrence(rows: SlimRow[], list: ReadonlyArray<{ o: Occurrence }>): CandidateRow[] {
   return rows.map((r) => {
     const o = list[r.idx]!.o;
-    return { ...r, send_date: o.sendDate, event_date: o.eventDate ?? null, template: o.template ?? null, odata: o.data as Record<string, unknown>, enrolment_id: null };
+    return Object.assign(r, { send_date: o.sendDate, event_date: o.eventDate ?? null, template: o.template ?? null, odata: o.data as Record<string, unknown>, enrolment_id: null });
   });
 }
 
 function notDecided(campaignId: number) {
   return sql`NOT EXISTS (SELECT 1 FROM campaign_decisions d WHERE d.campaign_id = ${campaignId} AND d.occurrence = o.occurrence AND d.contact_id = m.contact_id AND d.outcome <> 'skipped')`;
+}
+
+/**
+ * Candidates of the occurrences shared by many members: every member times every occurrence
+ * (`byPlace`: only the occurrences of the member's country and region), less what is decided already.
+ */
+async function audienceTimesOccurrences(q: Q, campaignId: number, members: RawBuilder<AudienceMember>, list: ReadonlyArray<{ country: string | null; region: string | null; o: Occurrence }>, withNames: boolean, byPlace: boolean): Promise<CandidateRow[]> {
+  const on = byPlace ? sql`coalesce(o.country, '') = coalesce(m.country, '') AND coalesce(o.region, '') = coalesce(m.region, '')` : sql`true`;
+  const res = await sql<SlimRow>`SELECT ${candidateColumns(withNames)} FROM (${members}) m JOIN (${occurrenceTable(list)}) o ON ${on}
+    WHERE ${notDecided(campaignId)} ORDER BY m.client_id, m.contact_id, o.occurrence`.execute(q);
+  return withOccurrence(res.rows, list);
+}
+
+/**
+ * Drops the candidates (computed in JS) decided already and fills their suppression state, in one query.
+ */
+async function undecidedWithSuppression(q: Q, campaignId: number, out: readonly CandidateRow[]): Promise<CandidateRow[]> {
+  if (out.length === 0) return [];
+  const keys = await sql<{ contact_id: number; occurrence: string; suppressed: string | null; decided: boolean }>`SELECT x.contact_id, x.occurrence,
+      (SELECT s.source || ': ' || s.reason FROM suppressions s WHERE s.address_key = lower(x.address)) AS suppressed,
+      EXISTS (SELECT 1 FROM campaign_decisions d WHERE d.campaign_id = ${campaignId} AND d.occurrence = x.occurrence AND d.contact_id = x.contact_id AND d.outcome <> 'skipped') AS decided
+    FROM unnest(${sql.val(out.map((r) => r.contact_id))}::bigint[], ${sql.val(out.map((r) => r.occurrence))}::text[], ${sql.val(out.map((r) => r.address))}::text[]) AS x(contact_id, occurrence, address)`.execute(q);
+  const info = new Map(keys.rows.map((k) => [`${k.contact_id}|${k.occurrence}`, k]));
+  return out.filter((r) => !info.get(`${r.contact_id}|${r.occurrence}`)?.decided).map((r) => ({ ...r, suppressed: info.get(`${r.contact_id}|${r.occurrence}`)?.suppressed ?? null }));
 }
 
 /** Month-day strings ('MM-DD') of the days in [from, to], with 02-29 when a common year's 02-28 is in it. */
@@ -220,9 +250,7 @@ async function candidateRows(q: Q, stored: StoredCampaign, filter: AudienceFilte
     case 'recurring': {
       const occ = globalOccurrences(c, from, to).map((o) => ({ country: null, region: null, o }));
       if (occ.length === 0) return [];
-      const res = await sql<SlimRow>`SELECT ${candidateColumns(withNames)} FROM (${members}) m CROSS JOIN (${occurrenceTable(occ)}) o
-        WHERE ${notDecided(stored.id)} ORDER BY m.client_id, m.contact_id, o.occurrence`.execute(q);
-      return withOccurrence(res.rows, occ);
+      return audienceTimesOccurrences(q, stored.id, members, occ, withNames, false);
     }
     case 'holiday': {
       const places = await sql<{ country: string | null; region: string | null }>`SELECT DISTINCT country, region FROM (${members}) m`.execute(q);
@@ -233,10 +261,7 @@ async function candidateRows(q: Q, stored: StoredCampaign, filter: AudienceFilte
       }
       trace(`  holiday dates (${list.length})`);
       if (list.length === 0) return [];
-      const res = await sql<SlimRow>`SELECT ${candidateColumns(withNames)} FROM (${members}) m
-        JOIN (${occurrenceTable(list)}) o ON coalesce(o.country, '') = coalesce(m.country, '') AND coalesce(o.region, '') = coalesce(m.region, '')
-        WHERE ${notDecided(stored.id)} ORDER BY m.client_id, m.contact_id, o.occurrence`.execute(q);
-      return withOccurrence(res.rows, list);
+      return audienceTimesOccurrences(q, stored.id, members, list, withNames, true);
     }
     case 'personal': {
       const wantedDays = monthDays(addDays(from, c.daysBefore), addDays(to, c.daysBefore + 1));
@@ -259,14 +284,7 @@ async function candidateRows(q: Q, stored: StoredCampaign, filter: AudienceFilte
           for (const o of occ) out.push({ ...m, occurrence: o.occurrence, send_date: o.sendDate, event_date: null, template: null, odata: { ...o.data, event: kind, note }, suppressed: null, enrolment_id: null });
         }
       }
-      if (out.length === 0) return out;
-      // Drop what is decided already and fill the suppression state, in one query.
-      const keys = await sql<{ contact_id: number; occurrence: string; suppressed: string | null; decided: boolean }>`SELECT x.contact_id, x.occurrence,
-          (SELECT s.source || ': ' || s.reason FROM suppressions s WHERE s.address_key = lower(x.address)) AS suppressed,
-          EXISTS (SELECT 1 FROM campaign_decisions d WHERE d.campaign_id = ${stored.id} AND d.occurrence = x.occurrence AND d.contact_id = x.contact_id AND d.outcome <> 'skipped') AS decided
-        FROM unnest(${sql.val(out.map((r) => r.contact_id))}::bigint[], ${sql.val(out.map((r) => r.occurrence))}::text[], ${sql.val(out.map((r) => r.address))}::text[]) AS x(contact_id, occurrence, address)`.execute(q);
-      const info = new Map(keys.rows.map((k) => [`${k.contact_id}|${k.occurrence}`, k]));
-      return out.filter((r) => !info.get(`${r.contact_id}|${r.occurrence}`)?.decided).map((r) => ({ ...r, suppressed: info.get(`${r.contact_id}|${r.occurrence}`)?.suppressed ?? null }));
+      return undecidedWithSuppression(q, stored.id, out);
     }
     case 'sequence': {
       const enrolled = await sql<AudienceMember & { enrolment_id: number; trigger_ref: string; started_at: Date; paused_until: string | null; topic: string | null; ref: string | null; order_no: string | null; order_products: string | null; last_order: { date: string; product: string | null } | null }>`SELECT m.*, e.id AS enrolment_id, e.trigger_ref, e.started_at, e.paused_until::text AS paused_until,
@@ -294,13 +312,7 @@ async function candidateRows(q: Q, stored: StoredCampaign, filter: AudienceFilte
           out.push({ ...m, occurrence: `${trigger_ref}-step${i + 1}`, send_date: sendDate, event_date: null, template: step.template ?? c.template ?? null, odata: { step: i + 1, ...extra, ...(step.data ?? {}), trigger: trigger_ref }, suppressed: null, enrolment_id });
         });
       }
-      if (out.length === 0) return out;
-      const keys = await sql<{ contact_id: number; occurrence: string; suppressed: string | null; decided: boolean }>`SELECT x.contact_id, x.occurrence,
-          (SELECT s.source || ': ' || s.reason FROM suppressions s WHERE s.address_key = lower(x.address)) AS suppressed,
-          EXISTS (SELECT 1 FROM campaign_decisions d WHERE d.campaign_id = ${stored.id} AND d.occurrence = x.occurrence AND d.contact_id = x.contact_id AND d.outcome <> 'skipped') AS decided
-        FROM unnest(${sql.val(out.map((r) => r.contact_id))}::bigint[], ${sql.val(out.map((r) => r.occurrence))}::text[], ${sql.val(out.map((r) => r.address))}::text[]) AS x(contact_id, occurrence, address)`.execute(q);
-      const info = new Map(keys.rows.map((k) => [`${k.contact_id}|${k.occurrence}`, k]));
-      return out.filter((r) => !info.get(`${r.contact_id}|${r.occurrence}`)?.decided).map((r) => ({ ...r, suppressed: info.get(`${r.contact_id}|${r.occurrence}`)?.suppressed ?? null }));
+      return undecidedWithSuppression(q, stored.id, out);
     }
   }
 }
@@ -483,21 +495,86 @@ async function applyMoves(q: Q, moves: ReadonlyArray<{ key: string; outcome: 'de
     WHERE d.idempotency_key = u.key AND (d.enqueued_at IS NULL OR d.idempotency_key = ANY(${sql.val([...changed])}::text[]))`.execute(q);
 }
 
-async function insertDecisions(q: Q, rows: readonly DecisionRow[], runId: number | null, now: Date, batch: number): Promise<void> {
-  for (let i = 0; i < rows.length; i += batch) {
-    const b = rows.slice(i, i + batch);
-    const col = <K extends keyof DecisionRow>(k: K) => sql.val(b.map((r) => r[k]));
-    await sql`INSERT INTO campaign_decisions (campaign_id, occurrence, contact_id, client_id, idempotency_key, outcome, reason, priority, send_on, not_before, not_after,
-        time_zone, account_id, to_address, template, locale, data, enrolment_id, run_id, created_at, updated_at)
-      SELECT u.*, ${runId}::bigint, ${now}::timestamptz, ${now}::timestamptz FROM unnest(${col('campaign_id')}::bigint[], ${col('occurrence')}::text[], ${col('contact_id')}::bigint[], ${col('client_id')}::bigint[],
-        ${col('idempotency_key')}::text[], ${col('outcome')}::text[], ${col('reason')}::text[], ${col('priority')}::text[], ${col('send_on')}::date[],
-        ${col('not_before')}::timestamptz[], ${col('not_after')}::timestamptz[], ${col('time_zone')}::text[], ${col('account_id')}::bigint[], ${col('to_address')}::text[],
-        ${col('template')}::text[], ${col('locale')}::text[], ${col('data')}::jsonb[], ${col('enrolment_id')}::bigint[]) AS u
-      ON CONFLICT (campaign_id, occurrence, contact_id) DO UPDATE SET outcome = excluded.outcome, reason = excluded.reason, send_on = excluded.send_on,
-        not_before = excluded.not_before, not_after = excluded.not_after, time_zone = excluded.time_zone, account_id = excluded.account_id, to_address = excluded.to_address,
-        template = excluded.template, locale = excluded.locale, data = excluded.data, run_id = excluded.run_id, updated_at = excluded.updated_at
-      WHERE campaign_decisions.outcome = 'skipped'`.execute(q);
+/** Where planned decisions go besides campaign_decisions: straight into the outbox in the same statement (the campaigns given), or later. */
+interface DirectOutbox {
+  readonly sender: CampaignSettings['sender'];
+  readonly campaignIds: ReadonlySet<number>;
+}
+
+/**
+ * Writes the decisions batch by batch (taking each from `next`, so the next one
+ * is built while one is written): on the planner's transaction `main`, and on
+ * `extra` more connections at once, each batch in a transaction of its own.
+ * Returns the outbox rows inserted.
+ */
+async function writeDecisions(db: Db, main: Q, next: () => DecisionRow[] | null, o: { runId: number; now: Date; direct: DirectOutbox | null; extra: number }): Promise<number> {
+  let enqueued = 0;
+  let failed = false;
+  const take = () => (failed ? null : next());
+  const loop = async (write: (rows: readonly DecisionRow[]) => Promise<number>): Promise<void> => {
+    try {
+      for (let rows = take(); rows !== null; rows = take()) {
+        const n = await write(rows);
+        enqueued += n;
+        trace(`  batch (${rows.length})`);
+      }
+    } catch (e) {
+      failed = true;
+      throw e;
+    }
+  };
+  const own = (rows: readonly DecisionRow[]) => db.kysely.transaction().execute(async (trx) => {
+    await noJit(trx);
+    return insertDecisions(trx, rows, o.runId, o.now, o.direct);
+  });
+  const results = await Promise.allSettled([loop((rows) => insertDecisions(main, rows, o.runId, o.now, o.direct)), ...Array.from({ length: o.extra }, () => loop(own))]);
+  const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failure) throw failure.reason;
+  return enqueued;
+}
+
+/**
+ * Writes one batch of decisions in one statement. With `direct`, the same
+ * statement also inserts the planned and deferred ones of those campaigns into
+ * the outbox (and their 'planned' events) and marks them enqueued, so the rows
+ * are not read back and updated afterwards. Returns the outbox rows inserted.
+ */
+async function insertDecisions(q: Q, b: readonly DecisionRow[], runId: number, now: Date, direct: DirectOutbox | null): Promise<number> {
+  const col = <K extends keyof DecisionRow>(k: K) => sql.val(b.map((r) => r[k]));
+  // Campaign data repeats per campaign and occurrence: sent once per distinct value, referenced by index.
+  const dataIndex = new Map<string, number>();
+  const dataIdx = b.map((r) => {
+    if (r.data === null) return null;
+    let n = dataIndex.get(r.data);
+    if (n === undefined) dataIndex.set(r.data, (n = dataIndex.size + 1));
+    return n;
+  });
+  const enqueue = b.map((r) => direct !== null && r.outcome !== 'skipped' && direct.campaignIds.has(r.campaign_id));
+  const insert = sql`INSERT INTO campaign_decisions (campaign_id, occurrence, contact_id, client_id, idempotency_key, outcome, reason, priority, send_on, not_before, not_after,
+      time_zone, account_id, to_address, template, locale, data, enrolment_id, run_id, created_at, updated_at, enqueued_at)
+    SELECT u.campaign_id, u.occurrence, u.contact_id, u.client_id, u.idempotency_key, u.outcome, u.reason, u.priority, u.send_on, u.not_before, u.not_after,
+      u.time_zone, u.account_id, u.to_address, u.template, u.locale, (${sql.val([...dataIndex.keys()])}::jsonb[])[u.data_idx], u.enrolment_id,
+      ${runId}::bigint, ${now}::timestamptz, ${now}::timestamptz, CASE WHEN u.enqueue THEN ${now}::timestamptz END
+    FROM unnest(${col('campaign_id')}::bigint[], ${col('occurrence')}::text[], ${col('contact_id')}::bigint[], ${col('client_id')}::bigint[],
+      ${col('idempotency_key')}::text[], ${col('outcome')}::text[], ${col('reason')}::text[], ${col('priority')}::text[], ${col('send_on')}::date[],
+      ${col('not_before')}::timestamptz[], ${col('not_after')}::timestamptz[], ${col('time_zone')}::text[], ${col('account_id')}::bigint[], ${col('to_address')}::text[],
+      ${col('template')}::text[], ${col('locale')}::text[], ${sql.val(dataIdx)}::int[], ${col('enrolment_id')}::bigint[], ${sql.val(enqueue)}::boolean[])
+      AS u(campaign_id, occurrence, contact_id, client_id, idempotency_key, outcome, reason, priority, send_on, not_before, not_after,
+        time_zone, account_id, to_address, template, locale, data_idx, enrolment_id, enqueue)
+    ON CONFLICT (campaign_id, occurrence, contact_id) DO UPDATE SET outcome = excluded.outcome, reason = excluded.reason, send_on = excluded.send_on,
+      not_before = excluded.not_before, not_after = excluded.not_after, time_zone = excluded.time_zone, account_id = excluded.account_id, to_address = excluded.to_address,
+      template = excluded.template, locale = excluded.locale, data = excluded.data, run_id = excluded.run_id, updated_at = excluded.updated_at,
+      enqueued_at = coalesce(campaign_decisions.enqueued_at, excluded.enqueued_at)
+    WHERE campaign_decisions.outcome = 'skipped'`;
+  if (!direct || !enqueue.includes(true)) {
+    await insert.execute(q);
+    return 0;
   }
+  const res = await sql<{ n: number }>`WITH written AS (${insert} RETURNING *),
+      d AS (SELECT * FROM written WHERE enqueued_at = ${now}::timestamptz AND outcome IN ('planned','deferred')),
+      ${outboxFromDecisions(direct.sender, now)}
+    SELECT count(*)::int AS n FROM ins`.execute(q);
+  return Number(res.rows[0]?.n ?? 0);
 }
 
 function toLine(p: Pending, d: DecisionRow): PlanLine {
@@ -531,10 +608,16 @@ export async function planCampaigns(db: Db, options: PlanOptions): Promise<PlanR
   let skipped = 0;
   const seq = { enrolled: 0, stopped: 0, paused: 0 };
   let moved = 0;
+  let useSql = false;
+  let enqueuedHere = 0;
 
+  // The run's row is committed first: writers on other connections reference it.
+  const runId = dryRun ? null : Number((await db.kysely.insertInto('campaign_runs').values({ started_at: now, dry_run: false, horizon_end: to, only_campaign: options.campaigns.length === 1 ? options.campaigns[0]!.name : null }).returning('id').executeTakeFirstOrThrow()).id);
   const work = async (q: Q): Promise<number | null> => {
-    if (!dryRun) await sql`SELECT pg_advisory_xact_lock(${PLANNER_LOCK})`.execute(q);
-    const runId = dryRun ? null : Number((await q.insertInto('campaign_runs').values({ started_at: now, dry_run: false, horizon_end: to, only_campaign: options.campaigns.length === 1 ? options.campaigns[0]!.name : null }).returning('id').executeTakeFirstOrThrow()).id);
+    if (!dryRun) {
+      await noJit(q);
+      await sql`SELECT pg_advisory_xact_lock(${PLANNER_LOCK})`.execute(q);
+    }
     const accounts = await loadAccounts(q);
     const pendings: Pending[] = [];
     for (const stored of active) {
@@ -584,7 +667,6 @@ export async function planCampaigns(db: Db, options: PlanOptions): Promise<PlanR
     moved = moves.length;
     if (!dryRun && moves.length > 0) await applyMoves(q, moves, runId, now);
     trace('budget');
-    const decisions: DecisionRow[] = [];
     const dataJson = new Map<string, Map<object, string>>();
     const jsonOf = (p: Pending): string => {
       const cacheKey = `${p.campaign.name}|${p.template ?? ''}`;
@@ -598,7 +680,7 @@ export async function planCampaigns(db: Db, options: PlanOptions): Promise<PlanR
       }
       return j;
     };
-    for (const p of pendings) {
+    const decide = (p: Pending): DecisionRow => {
       const v = verdicts.get(p.key);
       let outcome: DecisionRow['outcome'] = 'skipped';
       let reason = p.skip;
@@ -626,26 +708,43 @@ export async function planCampaigns(db: Db, options: PlanOptions): Promise<PlanR
       if (outcome === 'planned') planned++;
       else if (outcome === 'deferred') deferred++;
       else skipped++;
-      decisions.push(d);
       if (options.collectLines !== false) lines.push(toLine(p, d));
+      return d;
+    };
+    // Decisions are built a batch at a time, as the writers ask for them, so building one overlaps writing another.
+    let at = 0;
+    const nextBatch = (): DecisionRow[] | null => {
+      if (at >= pendings.length) return null;
+      const out: DecisionRow[] = [];
+      for (const end = Math.min(pendings.length, at + batch); at < end; at++) out.push(decide(pendings[at]!));
+      return out;
+    };
+    if (dryRun) {
+      while (nextBatch() !== null);
+      return runId;
     }
-    trace('decisions built');
-    if (!dryRun) {
-      await insertDecisions(q, decisions, runId, now, batch);
-      // Fresh statistics keep the next run's anti-join on a hash/index plan when the table just grew a lot.
-      if (decisions.length > 5000) await sql`ANALYZE campaign_decisions`.execute(q);
-      trace('decisions inserted');
-      await q.updateTable('campaign_runs').set({ planned, deferred, skipped }).where('id', '=', runId!).execute();
-    }
+    let toSend = 0;
+    for (const p of pendings) if (p.skip === null && verdicts.get(p.key)?.outcome === 'planned') toSend++;
+    const path = options.outboxPath ?? 'auto';
+    useSql = path === 'sql' || (path === 'auto' && toSend > 5000);
+    // VIP summaries with figures go through enqueuePlanned, which reads the orders.
+    const direct = useSql ? { sender: settings.sender, campaignIds: new Set(active.filter((c) => !(c.definition.kind === 'recurring' && c.definition.figures)).map((c) => c.id)) } : null;
+    // More writers only on PostgreSQL, for more than one batch, and when no earlier mail was moved (so each
+    // batch committed on its own is a part of a valid plan: fewer mails never break a contact's budget).
+    const extra = db.backend === 'postgres' && moves.length === 0 && pendings.length > batch ? Math.max(0, (options.writers ?? 2) - 1) : 0;
+    enqueuedHere = await writeDecisions(db, q, nextBatch, { runId: runId!, now, direct, extra });
+    // Fresh statistics keep the next run's anti-join on a hash/index plan when the table just grew a lot.
+    if (pendings.length > 5000) await sql`ANALYZE campaign_decisions`.execute(q);
+    trace('decisions written');
+    await q.updateTable('campaign_runs').set({ planned, deferred, skipped }).where('id', '=', runId!).execute();
     return runId;
   };
 
-  const runId = dryRun ? await work(db.kysely) : await db.kysely.transaction().execute(work);
+  if (dryRun) await work(db.kysely);
+  else await db.kysely.transaction().execute(work);
   trace('committed');
-  const path = options.outboxPath ?? 'auto';
-  const useSql = path === 'sql' || (path === 'auto' && planned + deferred > 5000);
   const target = { clock, settings, campaignIds: options.campaigns.map((c) => c.id) };
-  const enqueued = dryRun ? 0 : (useSql ? await enqueuePlannedSql(db, { ...target, batchSize: batch * 5 }) : 0) + await enqueuePlanned(db, { ...target, batchSize: Math.min(batch, 5000) });
+  const enqueued = dryRun ? 0 : enqueuedHere + (useSql ? await enqueuePlannedSql(db, { ...target, batchSize: batch * 5 }) : 0) + await enqueuePlanned(db, { ...target, batchSize: Math.min(batch, 5000) });
   trace(`enqueued ${enqueued}`);
   if (runId !== null) await db.kysely.updateTable('campaign_runs').set({ enqueued, finished_at: clock.now() }).where('id', '=', runId).execute();
   lines.sort((a, b) => a.campaign.localeCompare(b.campaign) || a.occurrence.localeCompare(b.occurrence) || a.clientId - b.clientId || a.contactId - b.contactId);
@@ -679,6 +778,36 @@ interface PendingMail {
 }
 
 /**
+ * Two CTEs over a relation `d` of decisions (the columns of campaign_decisions,
+ * those to enqueue): `ins` inserts their outbox rows, built as enqueueMail
+ * would (data with contact, client and sender, a Message-ID in its format),
+ * idempotent by key; `ev` records each inserted row's 'planned' event.
+ */
+function outboxFromDecisions(s: CampaignSettings['sender'], now: Date) {
+  const stamp = now.getTime().toString(36);
+  return sql`ins AS (INSERT INTO outbox (idempotency_key, account_id, client_id, contact_id, to_address, to_name, kind, template, locale, data,
+        campaign_id, occurrence, not_before, not_after, message_id, created_at, updated_at)
+      SELECT d.idempotency_key, d.account_id, d.client_id, d.contact_id, trim(d.to_address), regexp_replace(k.name, '[\r\n]+', ' ', 'g'), d.priority, d.template, d.locale,
+        coalesce(d.data, '{}'::jsonb) || jsonb_build_object(
+          'contact', jsonb_strip_nulls(jsonb_build_object('name', k.name, 'title', k.title, 'language', k.language)),
+          'client', jsonb_strip_nulls(jsonb_build_object('name', c.name, 'country', c.country)),
+          'sender', jsonb_strip_nulls(jsonb_build_object('name', coalesce(o.name, a.name), 'email', a.email, 'company', ${s.company}::text, 'website', ${s.website}::text,
+            'phone', ${s.phone ?? null}::text, 'address', ${s.address ?? null}::text))),
+        d.campaign_id, d.occurrence, d.not_before, d.not_after,
+        'rapport.' || ${stamp}::text || '.' || substr(md5(random()::text || d.id::text), 1, 12) || '@' || coalesce(nullif(regexp_replace(lower(split_part(a.email, '@', 2)), '[^a-z0-9.-]', '', 'g'), ''), 'rapport.invalid'),
+        ${now}::timestamptz, ${now}::timestamptz
+      FROM d JOIN contacts k ON k.id = d.contact_id JOIN clients c ON c.id = d.client_id
+      JOIN mail_accounts a ON a.id = d.account_id LEFT JOIN owners o ON o.id = c.owner_id
+      ON CONFLICT (idempotency_key) DO NOTHING RETURNING id),
+    ev AS (INSERT INTO outbox_events (outbox_id, at, event) SELECT id, ${now}::timestamptz, 'planned' FROM ins)`;
+}
+
+/** No JIT compilation for this transaction: the planner's statements are big but run once, so compiling them costs more than it saves. */
+async function noJit(q: Q): Promise<void> {
+  await sql`SET LOCAL jit = off`.execute(q);
+}
+
+/**
  * The set-based path for large plans: moves planned decisions into the outbox
  * with one INSERT ... SELECT ... ON CONFLICT (idempotency_key) DO NOTHING per
  * batch, building the same rows enqueueMail would (data, Message-ID in
@@ -699,28 +828,13 @@ export async function enqueuePlannedSql(db: Db, options: { clock: Clock; setting
     const list = ids.rows.map((r) => Number(r.id));
     last = list[list.length - 1]!;
     const now = options.clock.now();
-    const stamp = now.getTime().toString(36);
     const n = await db.kysely.transaction().execute(async (trx) => {
-      const ins = await sql<{ id: number }>`INSERT INTO outbox (idempotency_key, account_id, client_id, contact_id, to_address, to_name, kind, template, locale, data,
-          campaign_id, occurrence, not_before, not_after, message_id, created_at, updated_at)
-        SELECT d.idempotency_key, d.account_id, d.client_id, d.contact_id, trim(d.to_address), regexp_replace(k.name, '[\r\n]+', ' ', 'g'), d.priority, d.template, d.locale,
-          coalesce(d.data, '{}'::jsonb) || jsonb_build_object(
-            'contact', jsonb_strip_nulls(jsonb_build_object('name', k.name, 'title', k.title, 'language', k.language)),
-            'client', jsonb_strip_nulls(jsonb_build_object('name', c.name, 'country', c.country)),
-            'sender', jsonb_strip_nulls(jsonb_build_object('name', coalesce(o.name, a.name), 'email', a.email, 'company', ${s.company}::text, 'website', ${s.website}::text,
-              'phone', ${s.phone ?? null}::text, 'address', ${s.address ?? null}::text))),
-          d.campaign_id, d.occurrence, d.not_before, d.not_after,
-          'rapport.' || ${stamp}::text || '.' || substr(md5(random()::text || d.id::text), 1, 12) || '@' || coalesce(nullif(regexp_replace(lower(split_part(a.email, '@', 2)), '[^a-z0-9.-]', '', 'g'), ''), 'rapport.invalid'),
-          ${now}::timestamptz, ${now}::timestamptz
-        FROM campaign_decisions d JOIN contacts k ON k.id = d.contact_id JOIN clients c ON c.id = d.client_id
-        JOIN mail_accounts a ON a.id = d.account_id LEFT JOIN owners o ON o.id = c.owner_id
-        WHERE d.id = ANY(${sql.val(list)}::bigint[]) AND d.enqueued_at IS NULL
-        ON CONFLICT (idempotency_key) DO NOTHING RETURNING id`.execute(trx);
-      if (ins.rows.length > 0) {
-        await sql`INSERT INTO outbox_events (outbox_id, at, event) SELECT unnest(${sql.val(ins.rows.map((r) => Number(r.id)))}::bigint[]), ${now}::timestamptz, 'planned'`.execute(trx);
-      }
-      await sql`UPDATE campaign_decisions SET enqueued_at = ${now} WHERE id = ANY(${sql.val(list)}::bigint[]) AND enqueued_at IS NULL`.execute(trx);
-      return ins.rows.length;
+      await noJit(trx);
+      const res = await sql<{ n: number }>`WITH d AS (SELECT d.* FROM campaign_decisions d WHERE d.id = ANY(${sql.val(list)}::bigint[]) AND d.enqueued_at IS NULL),
+          ${outboxFromDecisions(s, now)},
+          marked AS (UPDATE campaign_decisions x SET enqueued_at = ${now} FROM d WHERE x.id = d.id)
+        SELECT count(*)::int AS n FROM ins`.execute(trx);
+      return Number(res.rows[0]?.n ?? 0);
     });
     enqueued += n;
     trace(`  sql outbox batch (${list.length})`);

@@ -1,6 +1,9 @@
 // npm run bench:plan — plans a holiday campaign and a monthly card for many clients on PostgreSQL,
 // then re-plans the unchanged data. Sizes: BENCH_CLIENTS (default 100000), BENCH_CONTACTS (250000).
 // Database: BENCH_DATABASE_URL or DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test), in a schema of its own.
+// Besides wall time it prints the CPU seconds of this process and of its PostgreSQL backends (read from /proc when
+// the server runs on this machine): on a loaded machine those vary far less than wall time, so compare them.
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { sql } from 'kysely';
 import { openDatabase } from '../../src/db/database.ts';
@@ -18,7 +21,29 @@ const schema = `bench_plan_${process.pid}`;
 const load = () => os.loadavg().map((x) => x.toFixed(2)).join(' ');
 const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
-const db = await openDatabase({ databaseUrl: url, schema, poolSize: 4 });
+const db = await openDatabase({ databaseUrl: `${url}${url.includes('?') ? '&' : '?'}application_name=${schema}`, schema, poolSize: 4 });
+
+/** CPU seconds (user + system) per backend of this benchmark, by pid; empty when /proc does not show them. */
+async function backendCpu(): Promise<Map<number, number>> {
+  const out = new Map<number, number>();
+  const pids = await sql<{ pid: number }>`SELECT pid FROM pg_stat_activity WHERE application_name = ${schema}`.execute(db.kysely);
+  for (const { pid } of pids.rows) {
+    try {
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+      out.set(pid, (Number(f[11]) + Number(f[12])) / 100);
+    } catch {
+      /* not on this machine */
+    }
+  }
+  return out;
+}
+const cpuSince = async (node: NodeJS.CpuUsage, pg: Map<number, number>): Promise<string> => {
+  const n = process.cpuUsage(node);
+  const now = await backendCpu();
+  let p = 0;
+  for (const [pid, v] of now) p += v - (pg.get(pid) ?? 0);
+  return `cpu: node ${((n.user + n.system) / 1e6).toFixed(2)} s, PostgreSQL backends ${p.toFixed(2)} s`;
+};
 try {
   let t = Date.now();
   await migrateToLatest(db);
@@ -46,16 +71,20 @@ try {
   const settings = parseCampaignSettings({ horizonDays: 7, sendWindow: { start: '09:00', end: '11:00', days: [1, 2, 3, 4, 5, 6, 7] } });
 
   process.stdout.write(`load average before plan: ${load()}\n`);
+  let pgCpu = await backendCpu();
+  let nodeCpu = process.cpuUsage();
   t = Date.now();
   const first = await planCampaigns(db, { clock, settings, campaigns, collectLines: false });
   const planMs = Date.now() - t;
   const rows = first.planned + first.deferred + first.skipped;
   process.stdout.write(`plan:    ${secs(planMs)}  decisions ${rows} (planned ${first.planned}, deferred ${first.deferred}, left out ${first.skipped}), outbox rows ${first.enqueued}, ${Math.round((first.enqueued / planMs) * 1000)} outbox rows/s, ${Math.round((rows / planMs) * 1000)} decisions/s  [target < 60 s]\n`);
-  process.stdout.write(`load average: ${load()}\n`);
+  process.stdout.write(`${await cpuSince(nodeCpu, pgCpu)}; load average: ${load()}\n`);
+  pgCpu = await backendCpu();
+  nodeCpu = process.cpuUsage();
   t = Date.now();
   const again = await planCampaigns(db, { clock, settings, campaigns, collectLines: false });
   const replanMs = Date.now() - t;
-  process.stdout.write(`re-plan: ${secs(replanMs)}  new decisions ${again.planned + again.deferred + again.skipped}, new outbox rows ${again.enqueued}  [target < 10 s]\n`);
+  process.stdout.write(`re-plan: ${secs(replanMs)}  new decisions ${again.planned + again.deferred + again.skipped}, new outbox rows ${again.enqueued}  [target < 10 s]; ${await cpuSince(nodeCpu, pgCpu)}\n`);
   const n = await sql<{ n: number; k: number }>`SELECT count(*)::int AS n, count(DISTINCT idempotency_key)::int AS k FROM outbox`.execute(db.kysely);
   process.stdout.write(`outbox: ${n.rows[0]?.n} rows, ${n.rows[0]?.k} distinct idempotency keys; load average: ${load()}\n`);
 } finally {
