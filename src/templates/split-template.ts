@@ -110,7 +110,7 @@ class Analysis {
     }
   }
 
-  private call(path: Expression, params: Expression[], hash: hbs.AST.Hash | undefined, scopes: readonly string[], helperOnly: boolean): void {
+  call(path: Expression, params: Expression[], hash: hbs.AST.Hash | undefined, scopes: readonly string[], helperOnly: boolean): void {
     const name = this.helperName(path);
     if (name !== undefined) this.helper(name);
     else if (helperOnly || params.length > 0 || (hash?.pairs.length ?? 0) > 0) this.unbounded = true;
@@ -175,6 +175,41 @@ export function statementInputs(node: Statement, helpers: ReadonlySet<string>): 
   return { keys: a.keys, zone: a.zone, now: a.now, unbounded: a.unbounded };
 }
 
+const readsRecipient = (i: Inputs): boolean => i.unbounded || i.now || [...i.keys].some((k) => RECIPIENT_KEYS.has(k));
+
+const NO_STRIP = Object.freeze({ open: false, close: false });
+
+function isBranch(b: hbs.AST.BlockStatement): boolean {
+  const p = b.path as PathExpression;
+  return p.type === 'PathExpression' && !p.data && !p.depth && p.parts.length === 1 && !/^\.|this\b/.test(p.original) && (p.parts[0] === 'if' || p.parts[0] === 'unless') && (b.program?.blockParams?.length ?? 0) === 0;
+}
+
+/**
+ * {{#if C}}P{{else}}Q{{/if}} renders what {{#if C}}p1{{/if}} {{#if C}}p2{{/if}} ... {{#if C}}{{else}}q1{{/if}} ...
+ * renders, for the statements p and q of its branches: #if and #unless keep the context and the
+ * frame, and C, reading nothing of who the recipient is, comes out the same each time. A branch
+ * block with a per-recipient hole inside (a name in a paragraph) is split that way, so that only the
+ * hole is rendered per mail; one without is left whole.
+ */
+export function expandBranches(node: Statement, helpers: ReadonlySet<string>): Statement[] {
+  if (node.type !== 'BlockStatement') return [node];
+  const b = node as hbs.AST.BlockStatement;
+  if (!isBranch(b) || !readsRecipient(statementInputs(b, helpers))) return [node];
+  const cond = new Analysis(helpers);
+  cond.call(b.path, b.params, b.hash, [''], true);
+  if (readsRecipient(cond)) return [node];
+  const program = (body: Statement[], like: hbs.AST.Program | undefined): hbs.AST.Program =>
+    ({ type: 'Program', body, blockParams: undefined, strip: {}, loc: like?.loc ?? b.loc }) as unknown as hbs.AST.Program;
+  const wrap = (body: Statement[], inverse: Statement[] | undefined): Statement =>
+    ({ ...b, program: program(body, b.program), inverse: inverse && program(inverse, b.inverse), openStrip: NO_STRIP, inverseStrip: NO_STRIP, closeStrip: NO_STRIP }) as unknown as Statement;
+  // A content piece that whitespace control emptied, or a comment, renders nothing: no block for it.
+  const renders = (p: Statement): boolean => p.type !== 'CommentStatement' && !(p.type === 'ContentStatement' && (p as hbs.AST.ContentStatement).value === '');
+  const out: Statement[] = [];
+  for (const s of b.program.body) for (const p of expandBranches(s, helpers)) if (renders(p)) out.push(wrap([p], undefined));
+  for (const s of b.inverse?.body ?? []) for (const p of expandBranches(s, helpers)) if (renders(p)) out.push(wrap([], [p]));
+  return out;
+}
+
 function sameKeys(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
   if (a.size !== b.size) return false;
   for (const k of a) if (!b.has(k)) return false;
@@ -198,7 +233,7 @@ export function splitTemplate(hb: Hbs, helperNames: readonly string[], source: s
     content: boolean;
   }
   const groups: Group[] = [];
-  for (const node of program.body) {
+  for (const node of program.body.flatMap((n) => expandBranches(n, helpers))) {
     const last = groups[groups.length - 1];
     if (node.type === 'ContentStatement' || node.type === 'CommentStatement') {
       if (last) last.body.push(node);
@@ -206,7 +241,7 @@ export function splitTemplate(hb: Hbs, helperNames: readonly string[], source: s
       continue;
     }
     const inputs = statementInputs(node, helpers);
-    const always = inputs.unbounded || inputs.now || [...inputs.keys].some((k) => RECIPIENT_KEYS.has(k));
+    const always = readsRecipient(inputs);
     if (last && last.content) {
       // leading content only: the statement takes the group over
       Object.assign(last, { keys: new Set(inputs.keys), zone: inputs.zone, always, content: false });

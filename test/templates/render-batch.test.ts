@@ -4,7 +4,7 @@ import { compiledTemplate } from '../../src/templates/template-library.ts';
 import { hbs, HELPER_NAMES } from '../../src/templates/handlebars-env.ts';
 import { HELPER_INPUTS } from '../../src/templates/helpers.ts';
 import { batchSplit, sameData } from '../../src/templates/render-batch.ts';
-import { splitTemplate, statementInputs } from '../../src/templates/split-template.ts';
+import { expandBranches, splitTemplate, statementInputs } from '../../src/templates/split-template.ts';
 import { baseData, body, clock, MINIMAL_META, scratchTemplates, starterLibrary, TEMPLATES_DIR } from './support.ts';
 
 type Data = Record<string, unknown>;
@@ -12,6 +12,12 @@ type Data = Record<string, unknown>;
 /** Each recipient rendered alone: what the batch must give, byte for byte. */
 function singles(lib: TemplateLibrary, name: string, locale: string, data: Data[]): unknown[] {
   return data.map((d) => lib.render(name, locale, d));
+}
+
+/** A scratch library holding one template `name` (en) with the given extra variables and MJML body. */
+async function scratchLibrary(name: string, variables: string, mjml: string, subject = 'Hi'): Promise<{ lib: TemplateLibrary; dir: string }> {
+  const dir = scratchTemplates({ [`${name}/meta.yaml`]: MINIMAL_META(name, variables), [`${name}/en.mjml`]: body(subject, mjml) });
+  return { lib: await loadTemplateLibrary(dir, { clock, cacheDir: false }), dir };
 }
 
 function errorOf(fn: () => unknown): string {
@@ -48,7 +54,21 @@ describe('renderBatch gives what one render per recipient gives', () => {
     const lib = await starterLibrary();
     for (const t of lib.list()) {
       for (const locale of t.locales) {
-        const data = variedRecipients(lib.sampleData(t.name, locale));
+        const sample = lib.sampleData(t.name, locale);
+        const data = variedRecipients(sample);
+        // every variant (angle, holiday, step...) the sample data can render, in runs and interleaved
+        for (const v of t.variables.filter((x) => /^\w+$/.test(x.path) && (x.values || (x.type === 'number' && x.min !== undefined && x.max !== undefined && x.max - x.min <= 12)))) {
+          const values: unknown[] = v.values ? [...v.values] : Array.from({ length: v.max! - v.min! + 1 }, (_, k) => v.min! + k);
+          const variants = values.map((value) => ({ ...sample, [v.path]: value })).filter((d) => {
+            try {
+              lib.render(t.name, locale, d);
+              return true;
+            } catch {
+              return false;
+            }
+          });
+          data.push(...variants, ...variants.flatMap((d, i) => [d, { ...data[i % data.length]!, [v.path]: d[v.path] }]));
+        }
         expect(lib.renderBatch(t.name, locale, data), `${t.name} ${locale}`).toEqual(singles(lib, t.name, locale, data));
         expect(batchSplit(await compiledTemplate(TEMPLATES_DIR, t.name, locale)), `${t.name} ${locale} rendered split`).toBeDefined();
       }
@@ -81,11 +101,12 @@ describe('renderBatch gives what one render per recipient gives', () => {
       '{{#each products}}{{#if @root.code}}code {{@root.code}}{{/if}}{{/each}}',
       '{{#with sender}}{{#each ../products}}{{name}}/{{../../code}};{{/each}}{{/with}}',
     ];
-    const dir = scratchTemplates({
-      'deep/meta.yaml': MINIMAL_META('deep', '  products: { type: array, required: true }\n  products[].name: { type: string, required: true }\n  code: { type: string, required: false }\n'),
-      'deep/en.mjml': body('Hi {{message}}', `<mj-section><mj-column>${blocks.map((b) => `<mj-text>${b}</mj-text>`).join('\n')}</mj-column></mj-section>`),
-    });
-    const lib = await loadTemplateLibrary(dir, { clock, cacheDir: false });
+    const { lib, dir } = await scratchLibrary(
+      'deep',
+      '  products: { type: array, required: true }\n  products[].name: { type: string, required: true }\n  code: { type: string, required: false }\n',
+      `<mj-section><mj-column>${blocks.map((b) => `<mj-text>${b}</mj-text>`).join('\n')}</mj-column></mj-section>`,
+      'Hi {{message}}',
+    );
     const products = [{ name: 'Heater' }, { name: 'Lamp' }];
     const sender = { name: 'Lily Chen', company: 'Brightway', website: 'https://b.example', email: 'l@b.example' };
     const data = ['Ann', 'Bob', 'Cy <&>'].map((n, i) => baseData({ message: 'Same', products, sender, code: `C${i}`, contact: { name: n, title: `T${i}` }, client: { name: `Client ${i}` }, recipient: `r${i}@x.example` }));
@@ -101,15 +122,42 @@ describe('renderBatch gives what one render per recipient gives', () => {
     expect(out[2]!.html).toContain('[Heater for Cy &lt;&amp;&gt;]');
   });
 
+  it('splits a branch with a per-recipient hole inside, and follows its condition when it changes', async () => {
+    const { lib, dir } = await scratchLibrary(
+      'branch',
+      '  mode: { type: string, required: false }\n',
+      [
+        '<mj-section><mj-column>',
+        '{{#if (eq mode "long")}}',
+        '<mj-text>Dear {{contact.name}}, a long note for {{client.name}} about {{message}}.</mj-text>',
+        '{{#unless @root.sender.title}}<mj-text>No title, {{contact.name}}</mj-text>{{/unless}}',
+        '{{else if (eq mode "short")}}',
+        '<mj-text>Hi {{contact.name}}: {{message}}</mj-text>',
+        '{{else}}',
+        '<mj-text>{{#if contact.title}}{{contact.title}} {{/if}}{{message}} (plain)</mj-text>',
+        '{{/if}}',
+        '</mj-column></mj-section>',
+      ].join('\n'),
+    );
+    const modes = ['long', 'long', 'short', 'long', undefined, 'short', 'short', 'other', 'long'];
+    const data = modes.map((mode, i) => baseData({ message: i % 4 === 0 ? 'news' : 'other news', ...(mode === undefined ? {} : { mode }), contact: { name: `Person ${i}`, ...(i % 2 ? { title: 'Dr.' } : {}) }, client: { name: `Client <${i}>` } }));
+    const out = lib.renderBatch('branch', 'en', data);
+    expect(out).toEqual(singles(lib, 'branch', 'en', data));
+    const split = batchSplit(await compiledTemplate(dir, 'branch', 'en'))!;
+    // the long branch's copy is shared, its names are rendered per mail
+    expect(split.html.chunks.some((ch) => !ch.always && ch.keys.includes('mode'))).toBe(true);
+    expect(split.html.chunks.filter((ch) => ch.always).length).toBeGreaterThan(1);
+    expect(out[3]!.text).toContain('Dear Person 3, a long note for Client <3> about other news.');
+    expect(out[5]!.text).toContain('Hi Person 5: other news');
+    expect(out[7]!.text).toContain('Dr. other news (plain)');
+  });
+
   it('re-renders a shared block when the data it reads changes, and reuses it when the data is equal', async () => {
-    const dir = scratchTemplates({
-      'shared/meta.yaml': MINIMAL_META('shared', '  products: { type: array, required: true }\n  products[].name: { type: string, required: true }\n  meetingAt: { type: date, required: true }\n'),
-      'shared/en.mjml': body(
-        'Hi',
-        '<mj-section><mj-column><mj-text>{{#each products}}[{{name}}{{#if price}} {{currency price "USD"}}{{/if}}]{{/each}}</mj-text><mj-text>At {{datetime meetingAt}}. {{message}}</mj-text></mj-column></mj-section>',
-      ),
-    });
-    const lib = await loadTemplateLibrary(dir, { clock, cacheDir: false });
+    const { lib, dir } = await scratchLibrary(
+      'shared',
+      '  products: { type: array, required: true }\n  products[].name: { type: string, required: true }\n  meetingAt: { type: date, required: true }\n',
+      '<mj-section><mj-column><mj-text>{{#each products}}[{{name}}{{#if price}} {{currency price "USD"}}{{/if}}]{{/each}}</mj-text><mj-text>At {{datetime meetingAt}}. {{message}}</mj-text></mj-column></mj-section>',
+    );
     const a = [{ name: 'Heater', price: 10 }];
     const data = [
       baseData({ message: 'm', products: a, meetingAt: '2026-12-01T15:00:00Z' }),
@@ -142,11 +190,7 @@ describe('renderBatch gives what one render per recipient gives', () => {
     expect(errorOf(() => lib.renderBatch('new-product-push', 'en', batch))).toBe(`${single} (#4)`);
 
     // a printed variable that is not declared required: strict mode names it
-    const dir = scratchTemplates({
-      'strict/meta.yaml': MINIMAL_META('strict'),
-      'strict/en.mjml': body('Hi', '<mj-section><mj-column><mj-text>{{message}} {{client.nickname}}</mj-text></mj-column></mj-section>'),
-    });
-    const lib2 = await loadTemplateLibrary(dir, { clock, cacheDir: false });
+    const { lib: lib2 } = await scratchLibrary('strict', '', '<mj-section><mj-column><mj-text>{{message}} {{client.nickname}}</mj-text></mj-column></mj-section>');
     const good = (i: number): Data => baseData({ message: `m${i}`, client: { name: 'C', nickname: `n${i}` } });
     const data = [good(0), good(1), good(2), baseData({ message: 'm3', recipient: 'missing@x.example' })];
     const strictSingle = errorOf(() => lib2.render('strict', 'en', data[3]!));
@@ -176,6 +220,17 @@ describe('splitting a template at what it reads', () => {
     expect(inputs('{{#each (lookup a b)}}{{x}}{{/each}}').unbounded).toBe(true);
     expect(inputs('{{#each items as |item|}}{{item.x}}{{/each}}').unbounded).toBe(true);
     expect(inputs('{{@root}}').unbounded).toBe(true);
+  });
+
+  it('splits #if and #unless blocks only where the condition reads nothing of the recipient', () => {
+    const helpers = new Set(HELPER_NAMES);
+    const pieces = (source: string) => expandBranches(hbs.parse(source).body[0]!, helpers).length;
+    expect(pieces('{{#if a}}x {{contact.name}} y{{else}}z{{/if}}')).toBe(4);
+    expect(pieces('{{#unless (eq a "b")}}x {{client.name}}{{/unless}}')).toBe(2);
+    expect(pieces('{{#if a}}x {{b}} y{{/if}}')).toBe(1); // no hole: one shared block
+    expect(pieces('{{#if contact.title}}x {{contact.name}}{{/if}}')).toBe(1); // the condition is the recipient's
+    expect(pieces('{{#if (eq @root.recipient a)}}x {{contact.name}}{{/if}}')).toBe(1);
+    expect(pieces('{{#each a}}x {{@root.contact.name}}{{/each}}')).toBe(1); // a loop is never split
   });
 
   it('classifies every helper we register', () => {
