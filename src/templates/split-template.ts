@@ -187,7 +187,9 @@ function isBranch(b: hbs.AST.BlockStatement): boolean {
 /**
  * {{#if C}}P{{else}}Q{{/if}} renders what {{#if C}}p1{{/if}} {{#if C}}p2{{/if}} ... {{#if C}}{{else}}q1{{/if}} ...
  * renders, for the statements p and q of its branches: #if and #unless keep the context and the
- * frame, and C, reading nothing of who the recipient is, comes out the same each time. A branch
+ * frame, and C, reading nothing of who the recipient is, comes out the same each time (our helpers
+ * are pure; template data is data from the database, YAML or JSON, never a function that could
+ * answer differently on a second call). A branch
  * block with a per-recipient hole inside (a name in a paragraph) is split that way, so that only the
  * hole is rendered per mail; one without is left whole.
  */
