@@ -1,5 +1,6 @@
 // npm run bench:plan — plans a holiday campaign and a monthly card for many clients on PostgreSQL,
-// then re-plans the unchanged data. Sizes: BENCH_CLIENTS (default 100000), BENCH_CONTACTS (250000).
+// then re-plans the unchanged data. Sizes: BENCH_CLIENTS (default 100000), BENCH_CONTACTS (250000); BENCH_WRITERS: connections
+// writing decisions and outbox rows at once (the planner's default, 2, when unset).
 // Database: BENCH_DATABASE_URL or DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test), in a schema of its own.
 // Besides wall time it prints the CPU seconds of this process and of its PostgreSQL backends (read from /proc when
 // the server runs on this machine): on a loaded machine those vary far less than wall time, so compare them.
@@ -16,12 +17,13 @@ import { parseCampaignSettings } from '../../src/campaigns/settings.ts';
 
 const clients = Number(process.env.BENCH_CLIENTS ?? 100_000);
 const contacts = Number(process.env.BENCH_CONTACTS ?? 250_000);
+const writers = process.env.BENCH_WRITERS ? Number(process.env.BENCH_WRITERS) : undefined;
 const url = process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const schema = `bench_plan_${process.pid}`;
 const load = () => os.loadavg().map((x) => x.toFixed(2)).join(' ');
 const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
-const db = await openDatabase({ databaseUrl: `${url}${url.includes('?') ? '&' : '?'}application_name=${schema}`, schema, poolSize: 4 });
+const db = await openDatabase({ databaseUrl: `${url}${url.includes('?') ? '&' : '?'}application_name=${schema}`, schema, poolSize: Math.max(4, 1 + (writers ?? 2)) });
 
 /** CPU seconds (user + system) per backend of this benchmark, by pid; empty when /proc does not show them. */
 async function backendCpu(): Promise<Map<number, number>> {
@@ -74,7 +76,7 @@ try {
   let pgCpu = await backendCpu();
   let nodeCpu = process.cpuUsage();
   t = Date.now();
-  const first = await planCampaigns(db, { clock, settings, campaigns, collectLines: false });
+  const first = await planCampaigns(db, { clock, settings, campaigns, collectLines: false, ...(writers ? { writers } : {}) });
   const planMs = Date.now() - t;
   const rows = first.planned + first.deferred + first.skipped;
   process.stdout.write(`plan:    ${secs(planMs)}  decisions ${rows} (planned ${first.planned}, deferred ${first.deferred}, left out ${first.skipped}), outbox rows ${first.enqueued}, ${Math.round((first.enqueued / planMs) * 1000)} outbox rows/s, ${Math.round((rows / planMs) * 1000)} decisions/s  [target < 60 s]\n`);
@@ -82,7 +84,7 @@ try {
   pgCpu = await backendCpu();
   nodeCpu = process.cpuUsage();
   t = Date.now();
-  const again = await planCampaigns(db, { clock, settings, campaigns, collectLines: false });
+  const again = await planCampaigns(db, { clock, settings, campaigns, collectLines: false, ...(writers ? { writers } : {}) });
   const replanMs = Date.now() - t;
   process.stdout.write(`re-plan: ${secs(replanMs)}  new decisions ${again.planned + again.deferred + again.skipped}, new outbox rows ${again.enqueued}  [target < 10 s]; ${await cpuSince(nodeCpu, pgCpu)}\n`);
   const n = await sql<{ n: number; k: number }>`SELECT count(*)::int AS n, count(DISTINCT idempotency_key)::int AS k FROM outbox`.execute(db.kysely);
