@@ -30,8 +30,9 @@ export interface PlanOptions {
   /** Rows per statement when writing decisions and outbox rows. */
   readonly batchSize?: number;
   /**
-   * How planned mail reaches the outbox: 'enqueue-mail' (the outbound domain's enqueueMail, row by row checks),
-   * 'sql' (one INSERT ... SELECT per batch), or 'auto' (sql above 5,000 new rows; the default).
+   * How planned mail reaches the outbox: 'enqueue-mail' (the outbound domain's enqueueMail, row by row checks,
+   * after the plan commits), 'sql' (each batch of decisions and its outbox rows in one statement), or 'auto'
+   * (sql above 5,000 mails to send; the default). VIP summaries with figures always go through enqueueMail.
    */
   readonly outboxPath?: 'enqueue-mail' | 'sql' | 'auto';
   /**
