@@ -64,4 +64,29 @@ describe('one budget per contact', () => {
     const personal = { contactId: 1, priority: 'personal' as const, date: day, movable: { key: 'note', overBudget: 'defer' as const, quiet: [], order: 'a' } };
     expect(applyBudget([bday], [personal], rules)).toEqual([{ key: 'bday', outcome: 'dropped', reason: 'day budget used (1 mail on 2027-06-10)', until: '2027-06-11' }]);
   });
+
+  it('decides each contact the same whatever the order of the candidates, and alone as among many', () => {
+    const day = '2027-06-01';
+    const one = (contactId: number) => [
+      { ...base, contactId, key: `promo-b:${contactId}`, order: 'promo-b', priority: 'promotion' as const, date: day },
+      { ...base, contactId, key: `promo-a:${contactId}`, order: 'promo-a', priority: 'promotion' as const, date: day },
+      { ...base, contactId, key: `card:${contactId}`, order: 'card', priority: 'greeting' as const, date: day, overBudget: 'drop' as const },
+      { ...base, contactId, key: `vip-x:${contactId}:q1`, order: 'vip', priority: 'vip' as const, date: day },
+      { ...base, contactId, key: `vip-x:${contactId}:q10`, order: 'vip', priority: 'vip' as const, date: day },
+    ];
+    const all: BudgetCandidate[] = [12, 3, 1000, 7].flatMap(one);
+    const byKey = (list: ReturnType<typeof applyBudget>) => Object.fromEntries(list.map((d) => [d.key, d]));
+    const forward = byKey(applyBudget(all, [], rules));
+    expect(byKey(applyBudget([...all].reverse(), [], rules))).toEqual(forward);
+    for (const id of [12, 3, 1000, 7]) {
+      const alone = byKey(applyBudget(one(id), [], rules));
+      for (const [k, d] of Object.entries(alone)) expect(forward[k]).toEqual(d);
+    }
+    // Within a contact: greeting first, then the VIP mails (q1 before q10), then the promotions by campaign name.
+    expect(forward['card:3']).toMatchObject({ outcome: 'planned', date: day });
+    expect(forward['vip-x:3:q1']).toMatchObject({ date: '2027-06-02' });
+    expect(forward['vip-x:3:q10']).toMatchObject({ date: '2027-06-03' });
+    expect(forward['promo-a:3']).toMatchObject({ date: '2027-06-04' });
+    expect(forward['promo-b:3']).toMatchObject({ date: '2027-06-18' });
+  });
 });
