@@ -350,6 +350,20 @@ function chooseAccount(c: CampaignDefinition, ownerId: number | null, accounts: 
   return { id: null, why: ownerId === null ? 'no sending account: the client has no owner and no default account is set' : "no sending account: the client's owner has no mailbox and no default account is set" };
 }
 
+const localeCache = new WeakMap<TemplateLookup, Map<string, string | null>>();
+/** The template's locale for a wanted language, looked up once per template and language (not once per recipient). */
+function cachedLocale(templates: TemplateLookup, template: string, wanted: string): string | null {
+  let byKey = localeCache.get(templates);
+  if (!byKey) localeCache.set(templates, (byKey = new Map()));
+  const key = `${template}\u0000${wanted}`;
+  let locale = byKey.get(key);
+  if (locale === undefined) {
+    locale = templates.resolveLocale(template, wanted) ?? null;
+    byKey.set(key, locale);
+  }
+  return locale;
+}
+
 /** Checks one candidate: address, suppression, template locale, account, and whether its day is still ahead. */
 function preparePending(stored: StoredCampaign, row: CandidateRow, now: Date, settings: CampaignSettings, accounts: Accounts, templates: TemplateLookup | undefined): Pending {
   const c = stored.definition;
@@ -366,7 +380,7 @@ function preparePending(stored: StoredCampaign, row: CandidateRow, now: Date, se
   let locale: string | null = wanted;
   if (templates && template) {
     if (!templates.has(template)) return skip(`template "${template}" does not exist`);
-    locale = templates.resolveLocale(template, wanted) ?? null;
+    locale = cachedLocale(templates, template, wanted);
     if (!locale) return skip(`no template in the contact's language (${wanted}) and no fallback`);
   }
   const account = chooseAccount(c, row.owner_id, accounts, settings);

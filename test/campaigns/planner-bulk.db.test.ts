@@ -4,6 +4,7 @@ import { useTestDb } from '../support/test-db.ts';
 import { ManualClock } from '../../src/shared/clock.ts';
 import { planCampaigns, type PlanOptions } from '../../src/campaigns/planner.ts';
 import { parseCampaignSettings } from '../../src/campaigns/settings.ts';
+import type { TemplateLookup } from '../../src/campaigns/template-lookup.ts';
 import { storeCampaigns } from './seed.ts';
 
 const t = useTestDb();
@@ -73,5 +74,36 @@ describe('planner, bulk path', () => {
     const again = await planCampaigns(db, { ...base, outboxPath: 'sql', writers: 3 });
     expect(again.planned + again.deferred + again.enqueued).toBe(0);
     expect(await snapshot(db)).toEqual(got);
+  });
+
+  it("picks each template's locale per language once, not per recipient, with the same outcome for everyone", async () => {
+    const db = t.db;
+    const clock = new ManualClock('2026-12-20T00:00:00Z');
+    await seedBook(db);
+    const campaigns = await storeCampaigns(db, clock, [{ name: 'monthly-card', kind: 'recurring', every: 'month', day: 21, audience: {}, template: 'monthly-card' }]);
+    const asked: string[] = [];
+    const chain: Record<string, string | undefined> = { de: 'de', 'pt-BR': 'pt', en: 'en', ar: undefined };
+    const templates: TemplateLookup = {
+      has: (name) => name === 'monthly-card',
+      resolveLocale: (name, wanted) => {
+        asked.push(`${name}/${wanted ?? ''}`);
+        return chain[wanted ?? ''];
+      },
+      requiredVariables: () => [],
+    };
+    const res = await planCampaigns(db, { clock, settings, campaigns, templates, batchSize: 100 });
+    expect(asked.sort()).toEqual(['monthly-card/ar', 'monthly-card/de', 'monthly-card/en', 'monthly-card/pt-BR']);
+    const byLanguage = new Map<string, Set<string>>();
+    const rows = await sql<{ language: string; locale: string | null; outcome: string; reason: string | null }>`SELECT c.language, d.locale, d.outcome, d.reason
+      FROM campaign_decisions d JOIN clients c ON c.id = d.client_id WHERE coalesce(d.reason, '') NOT IN ('no valid address', 'unsubscribed') AND coalesce(d.reason, '') NOT LIKE 'suppressed%'`.execute(db.kysely);
+    for (const r of rows.rows) {
+      const seen = byLanguage.get(r.language) ?? new Set<string>();
+      seen.add(`${r.outcome} ${r.locale ?? '-'} ${r.reason ?? ''}`);
+      byLanguage.set(r.language, seen);
+    }
+    expect(Object.fromEntries([...byLanguage].map(([k, v]) => [k, [...v]]))).toEqual({
+      de: ['planned de '], 'pt-BR': ['planned pt '], en: ['planned en '], ar: ['skipped - no template in the contact\'s language (ar) and no fallback'],
+    });
+    expect(res.planned).toBe(rows.rows.filter((r) => r.outcome === 'planned').length);
   });
 });
