@@ -21,7 +21,6 @@ export interface AudienceMember {
   address: string | null;
 }
 
-const TIER_SEGMENTS = (tiers: readonly string[]): string[] => tiers.map((t) => `tier:${t}`);
 
 /**
  * The audience as one SQL query over the client book (no ORDER BY: callers add
@@ -34,17 +33,17 @@ export function audienceQuery(filter: AudienceFilter, asOf: string): RawBuilder<
   if (filter.clientIds) w.push(sql`c.id = ANY(${sql.val(filter.clientIds)}::bigint[])`);
   if (filter.statuses) w.push(sql`c.status = ANY(${sql.val(filter.statuses)}::text[])`);
   if (filter.tiers) {
-    w.push(sql`(c.tier_override = ANY(${sql.val(filter.tiers)}::text[]) OR (c.tier_override IS NULL AND EXISTS (SELECT 1 FROM client_segments s WHERE s.client_id = c.id AND s.segment = ANY(${sql.val(TIER_SEGMENTS(filter.tiers))}::text[]))))`);
+    w.push(sql`(c.tier_override = ANY(${sql.val(filter.tiers)}::text[]) OR (c.tier_override IS NULL AND EXISTS (SELECT 1 FROM client_segments s WHERE s.client_id = c.id AND s.tier = ANY(${sql.val([...filter.tiers])}::text[]))))`);
   }
   if (filter.age) {
-    const old = sql`(c.marked_old OR EXISTS (SELECT 1 FROM client_segments s WHERE s.client_id = c.id AND s.segment = 'old'))`;
+    const old = sql`(c.marked_old OR EXISTS (SELECT 1 FROM client_segments s WHERE s.client_id = c.id AND s.age = 'old'))`;
     w.push(filter.age === 'old' ? old : sql`NOT ${old}`);
   }
   if (filter.dormant !== undefined) {
-    const d = sql`EXISTS (SELECT 1 FROM client_segments s WHERE s.client_id = c.id AND s.segment = 'dormant')`;
+    const d = sql`EXISTS (SELECT 1 FROM client_segments s WHERE s.client_id = c.id AND s.dormant IS NOT NULL)`;
     w.push(filter.dormant ? d : sql`NOT ${d}`);
   }
-  if (filter.segments) w.push(sql`EXISTS (SELECT 1 FROM client_segments s WHERE s.client_id = c.id AND s.segment = ANY(${sql.val(filter.segments)}::text[]))`);
+  if (filter.segments) w.push(sql`EXISTS (SELECT 1 FROM client_segment_rows s WHERE s.client_id = c.id AND s.segment = ANY(${sql.val(filter.segments)}::text[]))`);
   if (filter.relationshipLevels) w.push(sql`k.relationship_level = ANY(${sql.val(filter.relationshipLevels)}::text[])`);
   if (filter.countries) w.push(sql`c.country = ANY(${sql.val(filter.countries)}::text[])`);
   if (filter.regions) w.push(sql`lower(c.region) = ANY(${sql.val(filter.regions.map((r) => r.toLowerCase()))}::text[])`);

@@ -35,7 +35,7 @@ export async function enrolTriggers(q: Q, campaignId: number, c: SequenceCampaig
       res = await sql`INSERT INTO campaign_enrolments (campaign_id, client_id, contact_id, trigger_ref, started_at)
         SELECT ${campaignId}, m.client_id, m.contact_id, 'dormant-' || coalesce((SELECT max(o.ordered_on)::text FROM orders o WHERE o.client_id = m.client_id), 'none'), least(s.computed_at, ${now})
         FROM client_segments s JOIN (${members}) m ON m.client_id = s.client_id
-        WHERE s.segment = 'dormant'
+        WHERE s.dormant IS NOT NULL
         ON CONFLICT (campaign_id, contact_id, trigger_ref) DO NOTHING`.execute(q);
       break;
     case 'order-status': {

@@ -182,14 +182,14 @@ export async function listClients(db: Db, filter: ListClientsFilter = {}): Promi
     .select([
       'c.id', 'c.name', 'c.country', 'c.time_zone', 'c.status', 'o.name as owner',
       sql<string[]>`coalesce((SELECT array_agg(tag ORDER BY tag) FROM client_tags t WHERE t.client_id = c.id), '{}')`.as('tags'),
-      sql<string[]>`coalesce((SELECT array_agg(segment ORDER BY segment) FROM client_segments s WHERE s.client_id = c.id), '{}')`.as('segments'),
+      sql<string[]>`coalesce((SELECT array_agg(segment ORDER BY segment) FROM client_segment_rows s WHERE s.client_id = c.id), '{}')`.as('segments'),
       sql<number>`(SELECT count(*) FROM contacts ct WHERE ct.client_id = c.id)`.as('contacts'),
       sql<number>`(SELECT count(*) FROM orders od WHERE od.client_id = c.id AND od.status <> 'cancelled')`.as('orders'),
     ])
     .orderBy('c.name_key');
   if (filter.segment) {
     const seg = filter.segment.startsWith('tier:') || !['key', 'major', 'normal', 'small'].includes(filter.segment) ? filter.segment : `tier:${filter.segment}`;
-    q = q.where(({ exists, selectFrom }) => exists(selectFrom('client_segments as s').select('s.client_id').whereRef('s.client_id', '=', 'c.id').where('s.segment', '=', seg)));
+    q = q.where(({ exists, selectFrom }) => exists(selectFrom('client_segment_rows as s').select('s.client_id').whereRef('s.client_id', '=', 'c.id').where('s.segment', '=', seg)));
   }
   if (filter.owner) q = q.where(sql<string>`lower(o.name)`, '=', filter.owner.toLowerCase());
   if (filter.country) q = q.where('c.country', '=', resolveCountry(filter.country));
@@ -214,7 +214,7 @@ export async function showClient(db: Db, id: number) {
     listOrders(db, { clientId: id }),
     db.kysely.selectFrom('inquiries').selectAll().where('client_id', '=', id).orderBy('received_at', 'desc').execute(),
     db.kysely.selectFrom('touchpoints').selectAll().where('client_id', '=', id).orderBy('occurred_at', 'desc').limit(50).execute(),
-    db.kysely.selectFrom('client_segments').select(['segment', 'reason']).where('client_id', '=', id).orderBy('segment').execute(),
+    db.kysely.selectFrom('client_segment_rows').select(['segment', 'reason']).where('client_id', '=', id).orderBy('segment').execute(),
   ]);
   const { name_key: _nk, owner_id: _oid, ...rest } = client;
   return {

@@ -53,7 +53,7 @@ export async function loadBoard(db: Db, clock: Clock, options: BoardOptions = {}
     .select((eb) => [
       'rt.id', 'rt.thread_id', 'rt.message_id', 'rt.kind', 'rt.channel', 'rt.category', 'rt.urgency', 'rt.started_at', 'rt.due_at', 'rt.owner_id', 'rt.client_id', 'rt.explanation',
       'o.name as owner', 'c.name as client', 'c.time_zone', 'c.tier_override', 'm.subject', 'm.from_address',
-      eb.selectFrom('client_segments as s').select('s.segment').whereRef('s.client_id', '=', 'rt.client_id').where('s.segment', 'like', 'tier:%').limit(1).as('tier_segment'),
+      eb.selectFrom('client_segments as s').select('s.tier').whereRef('s.client_id', '=', 'rt.client_id').as('tier_segment'),
     ])
     .where('rt.met_at', 'is', null)
     .where('rt.status', '<>', 'void')
@@ -78,7 +78,7 @@ export async function loadBoard(db: Db, clock: Clock, options: BoardOptions = {}
       return {
         targetId: r.id, threadId: r.thread_id, messageId: r.message_id, kind: r.kind, channel: r.channel, category: r.category, urgency: r.urgency,
         startedAt: r.started_at, dueAt: r.due_at, overdue: r.due_at < now, minutesLeft: Math.round((r.due_at.getTime() - now.getTime()) / 60_000),
-        ownerId: r.owner_id, owner: r.owner, clientId: r.client_id, client: r.client, tier: r.tier_override ?? (r.tier_segment ? r.tier_segment.slice(5) : null),
+        ownerId: r.owner_id, owner: r.owner, clientId: r.client_id, client: r.client, tier: r.tier_override ?? (r.tier_segment ?? null),
         clientTimeZone: r.time_zone, clientLocalTime: local && local.isValid ? local.toFormat('ccc HH:mm') : null,
         subject: r.subject, from: r.from_address, explanation: r.explanation,
       };

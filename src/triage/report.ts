@@ -40,7 +40,7 @@ export async function replyReport(db: Db, clock: Clock, range: { from: Date; to:
     .leftJoin('clients as c', 'c.id', 'rt.client_id')
     .select((eb) => [
       'rt.started_at', 'rt.due_at', 'rt.met_at', 'rt.category', 'o.name as owner', 'c.tier_override',
-      eb.selectFrom('client_segments as s').select('s.segment').whereRef('s.client_id', '=', 'rt.client_id').where('s.segment', 'like', 'tier:%').limit(1).as('tier_segment'),
+      eb.selectFrom('client_segments as s').select('s.tier').whereRef('s.client_id', '=', 'rt.client_id').as('tier_segment'),
     ])
     .where('rt.kind', 'in', ['reply', 'ack', 'phone'])
     .where('rt.status', '<>', 'void')
@@ -51,7 +51,7 @@ export async function replyReport(db: Db, clock: Clock, range: { from: Date; to:
   for (const r of rows) {
     const key =
       by === 'owner' ? r.owner ?? '(no owner)'
-      : by === 'tier' ? r.tier_override ?? (r.tier_segment ? r.tier_segment.slice(5) : '(none)')
+      : by === 'tier' ? r.tier_override ?? (r.tier_segment ?? '(none)')
       : by === 'category' ? r.category
       : by === 'week' ? DateTime.fromJSDate(r.started_at, { zone }).toFormat("kkkk-'W'WW")
       : 'all';

@@ -84,14 +84,14 @@ export async function loadClientFacts(db: Db, clientIds: readonly number[]): Pro
     .selectFrom('clients as c')
     .select((eb) => [
       'c.id', 'c.name', 'c.status', 'c.time_zone', 'c.tier_override', 'c.owner_id',
-      eb.selectFrom('client_segments as s').select('s.segment').whereRef('s.client_id', '=', 'c.id').where('s.segment', 'like', 'tier:%').limit(1).as('tier_segment'),
+      eb.selectFrom('client_segments as s').select('s.tier').whereRef('s.client_id', '=', 'c.id').as('tier_segment'),
       eb.exists(eb.selectFrom('orders as o').select('o.id').whereRef('o.client_id', '=', 'c.id').where('o.status', '=', 'in_production')).as('in_production'),
     ])
     .where('c.id', 'in', [...clientIds])
     .execute();
   const products = await db.kysely.selectFrom('client_product_interests').select(['client_id', 'product']).where('client_id', 'in', [...clientIds]).execute();
   for (const r of rows) {
-    const tier = (r.tier_override ?? (r.tier_segment ? r.tier_segment.slice(5) : null)) as Tier | null;
+    const tier = (r.tier_override ?? (r.tier_segment ?? null)) as Tier | null;
     out.set(r.id, {
       id: r.id, name: r.name, status: r.status, timeZone: r.time_zone, tier, orderInProduction: Boolean(r.in_production), ownerId: r.owner_id,
       products: products.filter((p) => p.client_id === r.id).map((p) => p.product),

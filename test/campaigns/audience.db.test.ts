@@ -26,7 +26,7 @@ describe('audiences', { timeout: 120_000 }, () => {
     const de = ids.get('Key DE')!.clientId;
     const fr = ids.get('Small FR')!.clientId;
     const cn = ids.get('Seg CN')!.clientId;
-    await sql`INSERT INTO client_segments (client_id, segment, reason) VALUES (${fr}, 'tier:small', 'r'), (${cn}, 'old', 'r'), (${cn}, 'dormant', 'r'), (${cn}, 'tier:major', 'r')`.execute(db.kysely);
+    await sql`INSERT INTO client_segments (client_id, age, age_reason, tier, tier_reason, dormant) VALUES (${fr}, 'new', 'r', 'small', 'r', NULL), (${cn}, 'old', 'r', 'major', 'r', 'r')`.execute(db.kysely);
     await sql`INSERT INTO client_tags (client_id, tag) VALUES (${de}, 'Fair-2026'), (${fr}, 'vip')`.execute(db.kysely);
     await sql`INSERT INTO client_product_interests (client_id, product) VALUES (${fr}, 'Heaters')`.execute(db.kysely);
     await sql`INSERT INTO inquiries (client_id, received_at, status) VALUES (${fr}, '2027-05-01T00:00:00Z', 'open'), (${de}, '2027-05-01T00:00:00Z', 'won')`.execute(db.kysely);

@@ -113,7 +113,7 @@ describe('campaign kinds end to end (outbox data renders with the real templates
     }]);
     // Not dormant yet: nobody is enrolled.
     expect((await planCampaigns(db, { clock, settings, campaigns, templates: lib })).sequences.enrolled).toBe(0);
-    await sql`INSERT INTO client_segments (client_id, segment, reason, computed_at) VALUES (${old}, 'dormant', 'no order for 23 months', '2027-05-03T06:00:00Z')`.execute(db.kysely);
+    await sql`INSERT INTO client_segments (client_id, age, age_reason, tier, tier_reason, dormant, computed_at) VALUES (${old}, 'old', 'r', 'small', 'r', 'no order for 23 months', '2027-05-03T06:00:00Z')`.execute(db.kysely);
     clock.set('2027-05-03T07:00:00Z');
     const res = await planCampaigns(db, { clock, settings, campaigns, templates: lib });
     expect(res.sequences.enrolled).toBe(1);

@@ -132,17 +132,21 @@ describe(`segments on ${testBackend}`, () => {
     const id = await client(t.db, 'Touched');
     const other = await client(t.db, 'Untouched');
     await t.db.kysely.insertInto('touchpoints').values({ client_id: id, kind: 'call', occurred_at: '2026-03-01T10:00:00Z' }).execute();
+    // one stored row a client; the view gives (client, segment, reason) rows: prospect + tier:small each, + not contacted for one
     const n = await refreshSegments(t.db, defaultSegmentSettings, { asOf: AS_OF });
-    expect(n).toBe(5);
-    const stored = await t.db.kysely.selectFrom('client_segments').select(['client_id', 'segment']).where('segment', '=', 'not-contacted-this-year').execute();
+    expect(n).toBe(2);
+    const stored = await t.db.kysely.selectFrom('client_segments').select(['client_id']).where('not_contacted', 'is not', null).execute();
     expect(stored.map((r) => r.client_id)).toEqual([other]);
+    const viaView = await t.db.kysely.selectFrom('client_segment_rows').select(['client_id', 'segment']).where('segment', '=', 'not-contacted-this-year').execute();
+    expect(viaView.map((r) => r.client_id)).toEqual([other]);
     await refreshSegments(t.db, defaultSegmentSettings, { asOf: AS_OF, clientId: id });
-    const all = await t.db.kysely.selectFrom('client_segments').select('client_id').execute();
-    expect(all.length).toBe(5);
+    expect((await t.db.kysely.selectFrom('client_segments').select('client_id').execute()).length).toBe(2);
+    expect((await t.db.kysely.selectFrom('client_segment_rows').select('client_id').execute()).length).toBe(5);
     // a refresh after a refresh replaces, never adds; a deleted client takes its segments with it
-    expect(await refreshSegments(t.db, defaultSegmentSettings, { asOf: AS_OF })).toBe(5);
+    expect(await refreshSegments(t.db, defaultSegmentSettings, { asOf: AS_OF })).toBe(2);
+    expect((await t.db.kysely.selectFrom('client_segment_rows').select('client_id').execute()).length).toBe(5);
     await deleteClient(t.db, other);
-    const left = await t.db.kysely.selectFrom('client_segments').select('client_id').distinct().execute();
+    const left = await t.db.kysely.selectFrom('client_segment_rows').select('client_id').distinct().execute();
     expect(left.map((r) => r.client_id)).toEqual([id]);
   });
 

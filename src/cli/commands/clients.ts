@@ -212,7 +212,7 @@ export const registerClientsCommands: RegisterCommands = (program, run) => {
         lines: (list(o, 'line') ?? []).map(parseLine),
       });
       await refreshSegments(ctx.db, parseSegmentSettings(ctx.config.sections.segments), { clientId });
-      const anomaly = await ctx.db.kysely.selectFrom('client_segments').select('reason').where('client_id', '=', clientId).where('segment', '=', 'order-anomaly').executeTakeFirst();
+      const anomaly = await ctx.db.kysely.selectFrom('client_segments').select('order_anomaly as reason').where('client_id', '=', clientId).where('order_anomaly', 'is not', null).executeTakeFirst();
       print(ctx, Boolean(o.json), { id, anomaly: anomaly?.reason ?? null }, () => `added order ${id}${anomaly ? `\nwarning: order anomaly: ${anomaly.reason}` : ''}`);
     }));
   orders.command('list').description('list orders').option('--client <id>').option('--status <status>').option('--json', 'print JSON')

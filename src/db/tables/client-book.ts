@@ -169,11 +169,26 @@ export interface TouchpointsTable {
   created_at: TimestampDefault;
 }
 
+/** One row per client (migration 0003): the age and tier always, the other rules' reasons when they hold. */
 export interface ClientSegmentsTable {
+  client_id: number;
+  age: 'old' | 'new' | 'prospect';
+  age_reason: string;
+  tier: 'key' | 'major' | 'normal' | 'small';
+  tier_reason: string;
+  dormant: string | null;
+  order_anomaly: string | null;
+  narrow: string | null;
+  not_contacted: string | null;
+  computed_at: TimestampDefault;
+}
+
+/** The view client_segment_rows: the same data as (client, segment name, reason) rows. */
+export interface ClientSegmentRowsView {
   client_id: number;
   segment: string;
   reason: string;
-  computed_at: TimestampDefault;
+  computed_at: Timestamp;
 }
 
 export interface ClientBookTables {
@@ -191,4 +206,5 @@ export interface ClientBookTables {
   inquiries: InquiriesTable;
   touchpoints: TouchpointsTable;
   client_segments: ClientSegmentsTable;
+  client_segment_rows: ClientSegmentRowsView;
 }
