@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import type Mail from 'nodemailer/lib/mailer';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import DKIM from 'nodemailer/lib/dkim';
 import type { ClaimedMail } from './claim.ts';
@@ -50,7 +52,10 @@ export async function composeMessage(
     if (u.url) headers['List-Unsubscribe-Post'] = 'List-Unsubscribe=One-Click';
   }
   if (mail.kind === 'promotion') headers['Precedence'] = 'bulk';
-  const composer = new MailComposer({
+  const mailOptions: Mail.Options & { baseBoundary: string } = {
+    // The multipart boundary from the Message-ID, not from the random source: nodemailer draws 8 random
+    // bytes for every MIME part otherwise, a measurable share of the sender's CPU at hundreds of mails a second.
+    baseBoundary: createHash('sha256').update(mail.messageId).digest('hex').slice(0, 16),
     from: options.fromName ? { name: options.fromName, address: mail.accountEmail } : mail.accountEmail,
     to: mail.toName ? { name: mail.toName, address: mail.toAddress } : mail.toAddress,
     subject: content.subject.replace(/[\r\n]+/g, ' '),
@@ -61,7 +66,8 @@ export async function composeMessage(
     headers,
     ...(mail.inReplyTo ? { inReplyTo: `<${mail.inReplyTo}>` } : {}),
     ...(mail.references && mail.references.length > 0 ? { references: mail.references.map((r) => `<${r}>`) } : {}),
-  });
+  };
+  const composer = new MailComposer(mailOptions);
   const raw = await composer.compile().build();
   if (!options.dkim) return raw;
   const signed = new DKIM({ domainName: options.dkim.domainName, keySelector: options.dkim.keySelector, privateKey: options.dkim.privateKey }).sign(raw);

@@ -114,7 +114,7 @@ async function sendOne(deps: SenderDeps, mail: ClaimedMail): Promise<MailReport>
   });
   let response: string;
   try {
-    const info = await transport.transporter.sendMail({ envelope: { from: mail.accountEmail, to: [mail.toAddress] }, raw: stream });
+    const info = await transport.transporter.sendMail({ envelope: { from: mail.accountEmail, to: [mail.toAddress] }, raw: stream, messageId: `<${mail.messageId}>` });
     response = oneLine(String(info.response ?? '250 accepted'));
   } catch (e) {
     const outcome = classifySmtpError(e as SmtpErrorLike, handedOver);

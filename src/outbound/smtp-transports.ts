@@ -97,6 +97,12 @@ export class SmtpTransports {
       greetingTimeout: 30_000,
       socketTimeout: this.options.socketTimeoutMs ?? 60_000,
     });
+    // A raw message's node gets its Message-ID header from the mail data: without one nodemailer makes up
+    // a random id (five random draws) for its own bookkeeping, on every mail. The raw bytes are sent as they are.
+    transporter.use('stream', (mail, done) => {
+      if (mail.data.raw && typeof mail.data.messageId === 'string' && !mail.message.getHeader('Message-ID')) mail.message.setHeader('Message-ID', mail.data.messageId);
+      done();
+    });
     return { transporter, dkim, fromName: cfg?.fromName };
   }
 
