@@ -39,11 +39,72 @@ export function segmentsOf(r: Omit<SegmentRow, 'client_id'>): { segment: Segment
 }
 
 /**
+ * The category half of the order-anomaly rule as CTEs ending in catreason(client_id, reason): per client
+ * and category, the newest order against the earlier ones. All orders with the category (per order
+ * first, so an order with two lines of one category counts once), less the newest order's own lines
+ * (a few index lookups a client): the lines meet their orders in one merge join on the order id, both
+ * read in index order, instead of a hash of every order. Needs only order counts and the newest order
+ * (a plain aggregate), so it can run beside the rest of the rules on a second connection.
+ */
+function categoryCtes(s: SegmentSettings, asOf: string, clientId: number | undefined) {
+  const onlyOrders = clientId === undefined ? sql`true` : sql`o.client_id = ${clientId}`;
+  return sql`ostats AS MATERIALIZED (
+  SELECT o.client_id, count(*)::int AS n_orders, (max(ARRAY[(o.ordered_on - DATE '1970-01-01')::bigint, o.id]))[2] AS last_order_id
+  FROM orders o
+  WHERE o.status <> 'cancelled' AND o.ordered_on <= ${asOf}::date AND ${onlyOrders}
+  GROUP BY o.client_id
+),
+catall AS (
+  SELECT o.client_id, p.category, count(*) AS orders_with, sum(p.qty) AS qty
+  FROM (SELECT l.order_id, coalesce(l.category, l.product) AS category, sum(l.quantity) AS qty FROM order_lines l GROUP BY 1, 2) p
+  JOIN orders o ON o.id = p.order_id AND o.status <> 'cancelled' AND o.ordered_on <= ${asOf}::date AND ${onlyOrders}
+  GROUP BY o.client_id, p.category
+),
+lastcat AS (
+  SELECT st.client_id, coalesce(l.category, l.product) AS category, sum(l.quantity) AS qty
+  FROM ostats st JOIN order_lines l ON l.order_id = st.last_order_id
+  WHERE st.n_orders >= 2
+  GROUP BY 1, 2
+),
+cat AS (
+  SELECT a.client_id, a.category, st.n_orders,
+         a.orders_with - (lc.qty IS NOT NULL)::int AS prior_orders_with,
+         (a.qty - coalesce(lc.qty, 0)) / nullif(a.orders_with - (lc.qty IS NOT NULL)::int, 0) AS prior_avg_qty,
+         lc.qty AS last_qty
+  FROM catall a
+  JOIN ostats st ON st.client_id = a.client_id AND st.n_orders >= 2
+  LEFT JOIN lastcat lc ON lc.client_id = a.client_id AND lc.category = a.category
+),
+catreason AS (
+  SELECT client_id, string_agg(reason, '; ' ORDER BY ord, reason) AS reason
+  FROM (
+    SELECT ca.client_id, 1 AS ord,
+           format('%s quantity %s vs usual %s (-%s%%)', ca.category, ca.last_qty::float8, round(ca.prior_avg_qty, 2)::float8, round(100 * (1 - ca.last_qty / ca.prior_avg_qty))) AS reason
+    FROM cat ca
+    WHERE ca.last_qty IS NOT NULL AND ca.prior_avg_qty > 0 AND ca.last_qty < ca.prior_avg_qty * (1 - ${s.anomalyDropShare}::float8)
+    UNION ALL
+    SELECT ca.client_id, 2, format('%s missing (in %s of %s earlier orders)', ca.category, ca.prior_orders_with, ca.n_orders - 1)
+    FROM cat ca
+    WHERE ca.last_qty IS NULL AND ca.n_orders >= 3 AND ca.prior_orders_with >= (ca.n_orders - 1) * ${s.anomalyCategoryShare}::float8
+      -- an order without lines says nothing of its categories (its lines would give some category a last_qty)
+      AND EXISTS (SELECT 1 FROM cat c2 WHERE c2.client_id = ca.client_id AND c2.last_qty IS NOT NULL)
+  ) a
+  GROUP BY client_id
+)`;
+}
+
+/** The category reasons alone: (client_id, reason) for every client with a category anomaly. */
+export function categoryReasonQuery(s: SegmentSettings, asOf: string, clientId: number | undefined) {
+  return sql<{ client_id: number; reason: string }>`WITH ${categoryCtes(s, asOf, clientId)} SELECT client_id, reason FROM catreason`;
+}
+
+/**
  * Every segment rule in one set-based SQL statement, one row a client (see SegmentRow).
  * Computed in the database, not row by row, so 100,000 clients take seconds.
  * Reasons are written for people, e.g. "median gap 41 days x 2.0 exceeded by 37 days".
  */
-export function segmentQuery(s: SegmentSettings, asOf: string, clientId: number | undefined) {
+export function segmentQuery(s: SegmentSettings, asOf: string, clientId: number | undefined, categories: 'inline' | 'later' = 'inline') {
+  const catSource = categories === 'inline' ? categoryCtes(s, asOf, clientId) : sql`catreason AS (SELECT NULL::bigint AS client_id, NULL::text AS reason WHERE false)`;
   const keyCut = s.tierShares.key;
   const majorCut = s.tierShares.key + s.tierShares.major;
   const normalCut = majorCut + s.tierShares.normal;
@@ -76,31 +137,6 @@ ranked AS (
          count(*) OVER () AS total
   FROM stats WHERE revenue > 0
 ),
--- per client and category: the newest order against the earlier ones. All orders with the category
--- (per order first, so an order with two lines of one category counts once), less the newest order's
--- own lines (a few index lookups a client): the lines meet their orders in one merge join on the
--- order id, both read in index order, instead of a hash of every order.
-catall AS (
-  SELECT o.client_id, p.category, count(*) AS orders_with, sum(p.qty) AS qty
-  FROM (SELECT l.order_id, coalesce(l.category, l.product) AS category, sum(l.quantity) AS qty FROM order_lines l GROUP BY 1, 2) p
-  JOIN orders o ON o.id = p.order_id AND o.status <> 'cancelled' AND o.ordered_on <= ${asOf}::date
-  GROUP BY o.client_id, p.category
-),
-lastcat AS (
-  SELECT st.client_id, coalesce(l.category, l.product) AS category, sum(l.quantity) AS qty
-  FROM stats st JOIN order_lines l ON l.order_id = st.last_order_id
-  WHERE st.n_orders >= 2
-  GROUP BY 1, 2
-),
-cat AS (
-  SELECT a.client_id, a.category,
-         a.orders_with - (lc.qty IS NOT NULL)::int AS prior_orders_with,
-         (a.qty - coalesce(lc.qty, 0)) / nullif(a.orders_with - (lc.qty IS NOT NULL)::int, 0) AS prior_avg_qty,
-         lc.qty AS last_qty
-  FROM catall a
-  JOIN stats st ON st.client_id = a.client_id AND st.n_orders >= 2
-  LEFT JOIN lastcat lc ON lc.client_id = a.client_id AND lc.category = a.category
-),
 reach AS (
   -- which of the three departments the client can be reached in (plain aggregates: no per-client sort)
   SELECT ct.client_id,
@@ -126,29 +162,7 @@ base AS (
   LEFT JOIN reach rc ON rc.client_id = c.id
   WHERE ${only}
 ),
-anomaly AS (
-  -- order anomaly: the newest order against the client's history
-  SELECT client_id, string_agg(reason, '; ' ORDER BY ord, reason) AS reason
-  FROM (
-    SELECT id AS client_id, 0 AS ord,
-           format('amount %s vs usual %s (-%s%%)', to_char(last_amount, 'FM999G999G999G990D00'), to_char(prior_avg_amount, 'FM999G999G999G990D00'),
-                  round(100 * (1 - last_amount / prior_avg_amount))) AS reason
-    FROM base
-    WHERE n >= 2 AND prior_avg_amount > 0 AND last_amount < prior_avg_amount * (1 - ${s.anomalyDropShare}::float8)
-    UNION ALL
-    SELECT ca.client_id, 1,
-           format('%s quantity %s vs usual %s (-%s%%)', ca.category, ca.last_qty::float8, round(ca.prior_avg_qty, 2)::float8, round(100 * (1 - ca.last_qty / ca.prior_avg_qty)))
-    FROM cat ca
-    WHERE ca.last_qty IS NOT NULL AND ca.prior_avg_qty > 0 AND ca.last_qty < ca.prior_avg_qty * (1 - ${s.anomalyDropShare}::float8)
-    UNION ALL
-    SELECT ca.client_id, 2, format('%s missing (in %s of %s earlier orders)', ca.category, ca.prior_orders_with, b.n - 1)
-    FROM cat ca JOIN base b ON b.id = ca.client_id
-    WHERE ca.last_qty IS NULL AND b.n >= 3 AND ca.prior_orders_with >= (b.n - 1) * ${s.anomalyCategoryShare}::float8
-      -- an order without lines says nothing of its categories (its lines would give some category a last_qty)
-      AND EXISTS (SELECT 1 FROM cat c2 WHERE c2.client_id = b.id AND c2.last_qty IS NOT NULL)
-  ) a
-  GROUP BY client_id
-)
+${catSource}
 -- one row a client: the age and the tier always, every other rule its reason when it holds (else NULL)
 SELECT b.id AS client_id,
        CASE WHEN n >= ${s.oldAfterOrders}::int OR marked_old THEN 'old' WHEN n = 0 THEN 'prospect' ELSE 'new' END AS age,
@@ -175,7 +189,12 @@ SELECT b.id AS client_id,
                         round(greatest(median_gap, ${s.dormantMinIntervalDays}::int)::numeric, 0), to_char(${s.dormantFactor}::numeric, 'FM990.09'),
                         round(((${asOf}::date - last_order) - greatest(median_gap, ${s.dormantMinIntervalDays}::int) * ${s.dormantFactor}::float8)::numeric, 0),
                         to_char(last_order, 'YYYY-MM-DD')) END AS dormant,
-       an.reason AS order_anomaly,
+       -- order anomaly: the newest order's amount against the client's usual, then its categories (catreason)
+       nullif(concat_ws('; ',
+         CASE WHEN n >= 2 AND prior_avg_amount > 0 AND last_amount < prior_avg_amount * (1 - ${s.anomalyDropShare}::float8)
+              THEN format('amount %s vs usual %s (-%s%%)', to_char(last_amount, 'FM999G999G999G990D00'), to_char(prior_avg_amount, 'FM999G999G999G990D00'),
+                          round(100 * (1 - last_amount / prior_avg_amount))) END,
+         cr.reason), '') AS order_anomaly,
        -- breadth: enough orders to need more than one department reachable
        CASE WHEN n >= ${s.breadthAfterOrders}::int AND cardinality(depts) < 3
             THEN format('%s orders, reachable in %s of purchasing/technical/customs (missing %s)', n, cardinality(depts),
@@ -183,7 +202,7 @@ SELECT b.id AS client_id,
        CASE WHEN b.id NOT IN (SELECT client_id FROM touched)
             THEN format('no call, visit, meeting, gift or logged mail since %s', to_char(date_trunc('year', ${asOf}::date), 'YYYY-MM-DD')) END AS not_contacted
 FROM base b
-LEFT JOIN anomaly an ON an.client_id = b.id
+LEFT JOIN catreason cr ON cr.client_id = b.id
 `;
 }
 
@@ -207,30 +226,91 @@ export function todayUtc(now: Date = new Date()): string {
   return now.toISOString().slice(0, 10);
 }
 
+const STORED_COLUMNS = sql.raw('client_id, age, age_reason, tier, tier_reason, dormant, order_anomaly, narrow, not_contacted');
+
+/**
+ * On PostgreSQL with a connection to spare, a whole refresh runs the category half of the anomaly rule
+ * (about half the work) on a second connection, in the same snapshot (pg_export_snapshot), while the
+ * first computes and stores the other rules: the two cores work at once. The category reasons are
+ * appended to the stored rows at the end of the same transaction, so readers see all or nothing.
+ */
+function secondConnection(db: Db | Kysely<Database>, options: RefreshOptions): Db | null {
+  if (!('kysely' in db) || options.clientId !== undefined || db.backend !== 'postgres' || (db.connections ?? 1) < 2) return null;
+  return db;
+}
+
+/**
+ * Runs fn in a REPEATABLE READ transaction and, beside it on another connection, the category
+ * reasons in the very same snapshot. If the second connection cannot be had, the reasons are computed
+ * in the first transaction after fn (same snapshot, one core).
+ */
+type CategoryReasons = { client_id: number; reason: string }[];
+
+async function withCategoriesBeside<T>(db: Db, settings: SegmentSettings, asOf: string, fn: (trx: Kysely<Database>) => Promise<T>, finish: (trx: Kysely<Database>, main: T, categories: CategoryReasons) => Promise<T>): Promise<T> {
+  return db.kysely.transaction().setIsolationLevel('repeatable read').execute(async (trx) => {
+    await tuneForSegments(trx);
+    const snapshot = (await sql<{ s: string }>`SELECT pg_export_snapshot() AS s`.execute(trx)).rows[0]?.s ?? '';
+    if (!/^[0-9A-F-]+$/i.test(snapshot)) throw new Error(`unexpected snapshot id ${JSON.stringify(snapshot)}`);
+    const beside = db.kysely.transaction().setIsolationLevel('repeatable read').execute(async (t2) => {
+      await sql.raw(`SET TRANSACTION SNAPSHOT '${snapshot}'`).execute(t2);
+      await tuneForSegments(t2);
+      return (await categoryReasonQuery(settings, asOf, undefined).execute(t2)).rows;
+    });
+    beside.catch(() => undefined); // awaited below; a failure of fn must not leave it unhandled
+    const main = await fn(trx);
+    const categories = await beside.catch(async () => (await categoryReasonQuery(settings, asOf, undefined).execute(trx)).rows);
+    return finish(trx, main, categories);
+  });
+}
+
 /** Recomputes client_segments (all clients, or one) in one transaction and returns the count of clients written. */
 export async function refreshSegments(db: Db | Kysely<Database>, settings: SegmentSettings = defaultSegmentSettings, options: RefreshOptions = {}): Promise<number> {
   const kysely = 'kysely' in db ? db.kysely : db;
   const asOf = options.asOf ?? todayUtc();
-  return kysely.transaction().execute(async (trx) => {
-    await tuneForSegments(trx);
+  const store = async (trx: Kysely<Database>, categories: 'inline' | 'later'): Promise<number> => {
     // A whole refresh empties the table with TRUNCATE (rolled back with the rest on failure): after a DELETE
     // every new row would meet its dead twin in the primary key, which made the insert twice as slow.
     if (options.clientId === undefined) await sql`TRUNCATE client_segments`.execute(trx);
     else await trx.deleteFrom('client_segments').where('client_id', '=', options.clientId).execute();
-    const q = segmentQuery(settings, asOf, options.clientId);
-    const res = await sql`INSERT INTO client_segments (client_id, age, age_reason, tier, tier_reason, dormant, order_anomaly, narrow, not_contacted)
-                           SELECT client_id, age, age_reason, tier, tier_reason, dormant, order_anomaly, narrow, not_contacted FROM (${q}) seg`.execute(trx);
+    const q = segmentQuery(settings, asOf, options.clientId, categories);
+    const res = await sql`INSERT INTO client_segments (${STORED_COLUMNS}) SELECT ${STORED_COLUMNS} FROM (${q}) seg`.execute(trx);
     return Number(res.numAffectedRows ?? 0);
+  };
+  const split = secondConnection(db, options);
+  if (split) {
+    return withCategoriesBeside(split, settings, asOf, (trx) => store(trx, 'later'), async (trx, n, categories) => {
+      if (categories.length > 0) {
+        await sql`UPDATE client_segments s SET order_anomaly = concat_ws('; ', s.order_anomaly, v.reason)
+                    FROM unnest(${sql.val(categories.map((c) => Number(c.client_id)))}::bigint[], ${sql.val(categories.map((c) => c.reason))}::text[]) AS v(client_id, reason)
+                   WHERE s.client_id = v.client_id`.execute(trx);
+      }
+      return n;
+    });
+  }
+  return kysely.transaction().execute(async (trx) => {
+    await tuneForSegments(trx);
+    return store(trx, 'inline');
   });
 }
 
 /** Computes segments without storing them. */
 export async function computeSegments(db: Db | Kysely<Database>, settings: SegmentSettings = defaultSegmentSettings, options: RefreshOptions = {}): Promise<ClientSegment[]> {
   const kysely = 'kysely' in db ? db.kysely : db;
-  const res = await kysely.transaction().execute(async (trx) => {
-    await tuneForSegments(trx);
-    return segmentQuery(settings, options.asOf ?? todayUtc(), options.clientId).execute(trx);
-  });
+  const asOf = options.asOf ?? todayUtc();
+  const split = secondConnection(db, options);
+  const res = split
+    ? await withCategoriesBeside(split, settings, asOf, (trx) => segmentQuery(settings, asOf, undefined, 'later').execute(trx), async (_trx, main, categories) => {
+        const byClient = new Map(categories.map((c) => [Number(c.client_id), c.reason]));
+        for (const r of main.rows) {
+          const extra = byClient.get(Number(r.client_id));
+          if (extra !== undefined) r.order_anomaly = r.order_anomaly === null ? extra : `${r.order_anomaly}; ${extra}`;
+        }
+        return main;
+      })
+    : await kysely.transaction().execute(async (trx) => {
+        await tuneForSegments(trx);
+        return segmentQuery(settings, asOf, options.clientId).execute(trx);
+      });
   // By client, then by segment name within the client (a handful each: sorting all ~550,000 pairs with
   // localeCompare took seconds).
   return res.rows

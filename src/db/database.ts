@@ -13,6 +13,8 @@ export interface Db {
   readonly backend: Backend;
   /** The schema the tables live in (public unless a test or the config chose another). */
   readonly schema: string;
+  /** Connections the handle can hold at once (PostgreSQL's pool size; PGlite has one). */
+  readonly connections?: number;
   close(): Promise<void>;
 }
 
@@ -126,6 +128,7 @@ async function openPostgres(url: string, schema: string, options: OpenDatabaseOp
     kysely,
     backend: 'postgres',
     schema,
+    connections: options.poolSize ?? 10,
     async close() {
       await kysely.destroy().catch(() => undefined);
     },

@@ -113,7 +113,7 @@ async function prepare(db: Db, count: number, tag: string, accountId: number): P
 async function benchRapport(db: Db, accountId: number, workers: number): Promise<number> {
   await sql`DELETE FROM outbox`.execute(db.kysely);
   await prepare(db, N, `w${workers}`, accountId);
-  const settings = parseOutboundSettings({ throttles: false, claimBatch: CONNS * 4, pollMs: 50 });
+  const settings = parseOutboundSettings({ throttles: false, claimBatch: Number(process.env.BENCH_SEND_CLAIM ?? CONNS * 4), pollMs: 50 });
   const transports = new SmtpTransports(db, { settings, credentials: async () => null, maxConnections: CONNS });
   const start = arrivals.length;
   cpuStart();

@@ -90,6 +90,30 @@ describe(`segments on ${testBackend}`, () => {
     expect(s['order-anomaly']).toBe('amount 1,200.00 vs usual 3,000.00 (-60%); valves quantity 40 vs usual 100 (-60%); pumps missing (in 3 of 3 earlier orders)');
   });
 
+  it('the refresh that computes categories on a second connection (PostgreSQL) stores what the one-statement refresh stores', async () => {
+    const a = await client(t.db, 'Dropper A');
+    const b = await client(t.db, 'Only categories B');
+    const c = await client(t.db, 'Only amount C');
+    for (const [m, amount] of [['01', 3000], ['02', 3000], ['03', 3000]] as const) {
+      await order(t.db, a, `2026-${m}-10`, amount, [['valves', 100], ['pumps', 10]]);
+      await order(t.db, b, `2026-${m}-11`, amount, [['valves', 100], ['pumps', 10]]);
+      await order(t.db, c, `2026-${m}-12`, amount, [['valves', 100]]);
+    }
+    await order(t.db, a, '2026-04-10', 1200, [['valves', 40]]);
+    await order(t.db, b, '2026-04-11', 3000, [['valves', 40]]);
+    await order(t.db, c, '2026-04-12', 1000, [['valves', 100]]);
+    // A Kysely handle has no second connection to use: it always computes in one statement.
+    const oneStatement = await computeSegments(t.db.kysely, defaultSegmentSettings, { asOf: AS_OF });
+    expect(of(oneStatement, a)['order-anomaly']).toBe('amount 1,200.00 vs usual 3,000.00 (-60%); valves quantity 40 vs usual 100 (-60%); pumps missing (in 3 of 3 earlier orders)');
+    expect(of(oneStatement, b)['order-anomaly']).toBe('valves quantity 40 vs usual 100 (-60%); pumps missing (in 3 of 3 earlier orders)');
+    expect(of(oneStatement, c)['order-anomaly']).toBe('amount 1,000.00 vs usual 3,000.00 (-67%)');
+    expect(await computeSegments(t.db, defaultSegmentSettings, { asOf: AS_OF })).toEqual(oneStatement);
+    await refreshSegments(t.db, defaultSegmentSettings, { asOf: AS_OF });
+    const stored = await t.db.kysely.selectFrom('client_segment_rows').select(['client_id', 'segment', 'reason']).execute();
+    const asPairs = (rows: { clientId: number; segment: string; reason: string }[]) => rows.map((r) => `${r.clientId} ${r.segment} ${r.reason}`).sort();
+    expect(asPairs(stored.map((r) => ({ clientId: Number(r.client_id), segment: r.segment, reason: r.reason })))).toEqual(asPairs(oneStatement));
+  });
+
   it('no anomaly when the new order matches the history', async () => {
     const id = await client(t.db, 'Steady');
     await order(t.db, id, '2026-01-10', 3000, [['valves', 100]]);
