@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { knownMigrationNames, migrateToLatest, migrationStatus } from '../../src/db/migrator.ts';
 import { createTestDb, testBackend } from '../support/test-db.ts';
+import { down as segmentsLong, up as segmentsWide } from '../../db/migrations/0003_client_segments_per_client.ts';
 
 describe(`migrations on ${testBackend}`, () => {
   it('apply up from empty, report status, and are a no-op the second time', async () => {
@@ -18,6 +19,34 @@ describe(`migrations on ${testBackend}`, () => {
       const tables = await sql<{ table_name: string }>`SELECT table_name FROM information_schema.tables WHERE table_schema = ${db.schema}`.execute(db.kysely);
       const names = tables.rows.map((r) => r.table_name);
       for (const t of ['clients', 'contacts', 'contact_emails', 'client_domains', 'orders', 'order_lines', 'inquiries', 'touchpoints']) expect(names).toContain(t);
+    } finally {
+      await db.drop();
+    }
+  });
+
+  it('0003 turns stored (client, segment) rows into one row a client and back, losing nothing', async () => {
+    const db = await createTestDb();
+    try {
+      const ids = (await sql<{ id: number }>`INSERT INTO clients (name, name_key) VALUES ('A', 'a'), ('B', 'b') RETURNING id`.execute(db.kysely)).rows.map((r) => Number(r.id));
+      await segmentsLong(db.kysely);
+      await sql`INSERT INTO client_segments (client_id, segment, reason) VALUES
+        (${ids[0]}, 'old', '5 completed orders'), (${ids[0]}, 'tier:key', 'rank 1'), (${ids[0]}, 'dormant', 'gap'), (${ids[0]}, 'order-anomaly', 'amount down'),
+        (${ids[1]}, 'prospect', 'no order yet'), (${ids[1]}, 'tier:small', 'no revenue'), (${ids[1]}, 'not-contacted-this-year', 'none')`.execute(db.kysely);
+      await segmentsWide(db.kysely);
+      const wide = await db.kysely.selectFrom('client_segments').select(['client_id', 'age', 'tier', 'dormant', 'order_anomaly', 'narrow', 'not_contacted']).orderBy('client_id').execute();
+      expect(wide).toEqual([
+        { client_id: ids[0], age: 'old', tier: 'key', dormant: 'gap', order_anomaly: 'amount down', narrow: null, not_contacted: null },
+        { client_id: ids[1], age: 'prospect', tier: 'small', dormant: null, order_anomaly: null, narrow: null, not_contacted: 'none' },
+      ]);
+      const rows = await db.kysely.selectFrom('client_segment_rows').select(['client_id', 'segment', 'reason']).orderBy('client_id').orderBy('segment').execute();
+      expect(rows.map((r) => `${r.client_id === ids[0] ? 'A' : 'B'} ${r.segment} ${r.reason}`)).toEqual([
+        'A dormant gap', 'A old 5 completed orders', 'A order-anomaly amount down', 'A tier:key rank 1',
+        'B not-contacted-this-year none', 'B prospect no order yet', 'B tier:small no revenue',
+      ]);
+      // and back down: the same seven rows
+      await segmentsLong(db.kysely);
+      expect((await sql<{ n: number }>`SELECT count(*)::int AS n FROM client_segments`.execute(db.kysely)).rows[0]?.n).toBe(7);
+      await segmentsWide(db.kysely);
     } finally {
       await db.drop();
     }
