@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { knownMigrationNames, migrateToLatest, migrationStatus } from '../../src/db/migrator.ts';
 import { createTestDb, testBackend } from '../support/test-db.ts';
@@ -28,11 +28,13 @@ describe(`migrations on ${testBackend}`, () => {
     const db = await createTestDb();
     try {
       const ids = (await sql<{ id: number }>`INSERT INTO clients (name, name_key) VALUES ('A', 'a'), ('B', 'b') RETURNING id`.execute(db.kysely)).rows.map((r) => Number(r.id));
-      await segmentsLong(db.kysely);
+      // Migrations take the untyped handle, as Kysely's migrator gives it to them.
+      const untyped = db.kysely as unknown as Kysely<unknown>;
+      await segmentsLong(untyped);
       await sql`INSERT INTO client_segments (client_id, segment, reason) VALUES
         (${ids[0]}, 'old', '5 completed orders'), (${ids[0]}, 'tier:key', 'rank 1'), (${ids[0]}, 'dormant', 'gap'), (${ids[0]}, 'order-anomaly', 'amount down'),
         (${ids[1]}, 'prospect', 'no order yet'), (${ids[1]}, 'tier:small', 'no revenue'), (${ids[1]}, 'not-contacted-this-year', 'none')`.execute(db.kysely);
-      await segmentsWide(db.kysely);
+      await segmentsWide(untyped);
       const wide = await db.kysely.selectFrom('client_segments').select(['client_id', 'age', 'tier', 'dormant', 'order_anomaly', 'narrow', 'not_contacted']).orderBy('client_id').execute();
       expect(wide).toEqual([
         { client_id: ids[0], age: 'old', tier: 'key', dormant: 'gap', order_anomaly: 'amount down', narrow: null, not_contacted: null },
@@ -44,9 +46,9 @@ describe(`migrations on ${testBackend}`, () => {
         'B not-contacted-this-year none', 'B prospect no order yet', 'B tier:small no revenue',
       ]);
       // and back down: the same seven rows
-      await segmentsLong(db.kysely);
+      await segmentsLong(untyped);
       expect((await sql<{ n: number }>`SELECT count(*)::int AS n FROM client_segments`.execute(db.kysely)).rows[0]?.n).toBe(7);
-      await segmentsWide(db.kysely);
+      await segmentsWide(untyped);
     } finally {
       await db.drop();
     }
