@@ -6,7 +6,7 @@ import { describeError, isAppError } from '../shared/app-error.ts';
 import type { Clock } from '../shared/clock.ts';
 import { silentLogger, type Logger } from '../shared/logger.ts';
 import { claimDue, type ClaimDecision, type ClaimedMail } from './claim.ts';
-import { composeMessage, isPromotional, unsubscribeLinks, type UnsubscribeConfig } from './compose.ts';
+import { composeMessage, isPromotional, unsubscribeLinks, type UnsubscribeConfig, type UnsubscribeLinks } from './compose.ts';
 import { seededUnit } from './jitter.ts';
 import { processBounces, type BounceResult, type RawLoader } from './bounces.ts';
 import { recoverExpiredLeases, resolveUncertain } from './recovery.ts';
@@ -69,7 +69,8 @@ export async function processBatch(deps: SenderDeps, options: { onlyIds?: readon
     }
     return { claimed: claimed.length, mails };
   }
-  const results = await Promise.all(claimed.map((mail) => sendOne(deps, mail)));
+  const rendered = prerender(deps, claimed);
+  const results = await Promise.all(claimed.map((mail) => sendOne(deps, mail, rendered.get(mail.id))));
   mails.push(...results);
   return { claimed: claimed.length, mails };
 }
@@ -79,16 +80,69 @@ function decisionReport(d: ClaimDecision): MailReport {
   return { id: d.id, toAddress: d.toAddress, outcome, detail: d.action === 'defer' ? `until ${d.until?.toISOString()}: ${d.reason}` : (d.reason ?? '') };
 }
 
-function render(deps: SenderDeps, mail: ClaimedMail, extra: Record<string, unknown> = {}): RenderedContent {
-  if (mail.template) {
-    if (!deps.renderer) throw new Error(`template ${mail.template}: no template library loaded`);
-    const locale = deps.renderer.resolveLocale?.(mail.template, mail.locale) ?? mail.locale ?? 'en';
-    return deps.renderer.render(mail.template, locale, { ...(mail.data ?? {}), ...extra });
+/** The data a templated mail is rendered with: its own, plus its unsubscribe link when it carries one. */
+function renderData(deps: SenderDeps, mail: ClaimedMail, links: UnsubscribeLinks | null): Record<string, unknown> {
+  return { ...(mail.data ?? {}), ...(links ? { unsubscribeUrl: links.url ?? links.mailto } : {}) };
+}
+
+function linksFor(deps: SenderDeps, mail: ClaimedMail): UnsubscribeLinks | null {
+  return isPromotional(mail.kind) && deps.unsubscribe ? unsubscribeLinks(mail, deps.unsubscribe) : null;
+}
+
+function localeFor(renderer: Renderer, mail: ClaimedMail & { template: string }): string {
+  return renderer.resolveLocale?.(mail.template, mail.locale) ?? mail.locale ?? 'en';
+}
+
+function render(deps: SenderDeps, mail: ClaimedMail, links: UnsubscribeLinks | null = null): RenderedContent {
+  const { template } = mail;
+  if (template) {
+    if (!deps.renderer) throw new Error(`template ${template}: no template library loaded`);
+    return deps.renderer.render(template, localeFor(deps.renderer, { ...mail, template }), renderData(deps, mail, links));
   }
   return { subject: mail.subject ?? '', html: mail.html ?? '', text: mail.textBody ?? '' };
 }
 
-async function sendOne(deps: SenderDeps, mail: ClaimedMail): Promise<MailReport> {
+/**
+ * Renders a claimed batch's templated mails through the library's batch form, one call per template and
+ * locale, so what the recipients share (products, copy, footer) is rendered once. When a batch call fails
+ * (one recipient's data is bad) its mails are left to render one by one in sendOne, where the bad one
+ * fails alone with its own error.
+ */
+function prerender(deps: SenderDeps, claimed: readonly ClaimedMail[]): Map<number, RenderedContent> {
+  const out = new Map<number, RenderedContent>();
+  const renderer = deps.renderer;
+  if (!renderer?.renderBatch) return out;
+  const groups = new Map<string, { template: string; locale: string; ids: number[]; data: Record<string, unknown>[] }>();
+  for (const mail of claimed) {
+    const { template } = mail;
+    if (!template) continue;
+    const locale = localeFor(renderer, { ...mail, template });
+    const key = `${template}\u0000${locale}`;
+    let g = groups.get(key);
+    if (!g) {
+      g = { template, locale, ids: [], data: [] };
+      groups.set(key, g);
+    }
+    g.ids.push(mail.id);
+    g.data.push(renderData(deps, mail, linksFor(deps, mail)));
+  }
+  for (const g of groups.values()) {
+    if (g.ids.length < 2) continue;
+    let contents: RenderedContent[];
+    try {
+      contents = renderer.renderBatch(g.template, g.locale, g.data);
+    } catch {
+      continue;
+    }
+    g.ids.forEach((id, i) => {
+      const c = contents[i];
+      if (c) out.set(id, c);
+    });
+  }
+  return out;
+}
+
+async function sendOne(deps: SenderDeps, mail: ClaimedMail, prerendered?: RenderedContent): Promise<MailReport> {
   const { db, clock } = deps;
   const log = deps.logger ?? silentLogger;
   // 1. Render and compose. A failure here concerns this row only.
@@ -96,8 +150,8 @@ async function sendOne(deps: SenderDeps, mail: ClaimedMail): Promise<MailReport>
   let fromName: string | undefined;
   let transport;
   try {
-    const links = isPromotional(mail.kind) && deps.unsubscribe ? unsubscribeLinks(mail, deps.unsubscribe) : null;
-    const content = render(deps, mail, links ? { unsubscribeUrl: links.url ?? links.mailto } : {});
+    const links = linksFor(deps, mail);
+    const content = prerendered ?? render(deps, mail, links);
     transport = await deps.transports.get(mail.accountId);
     fromName = transport.fromName;
     raw = await composeMessage(mail, content, { fromName, date: clock.now(), unsubscribe: links, dkim: transport.dkim });
