@@ -66,7 +66,7 @@ export function createParsePool(size: number, options: ParsePoolOptions = {}): P
   const spawn = (): Slot => {
     const slot: Slot = { worker: new Worker(entry), jobs: new Map(), progressAt: Date.now(), retired: false, ready: false };
     slot.worker.unref();
-    slot.worker.on('message', (msg: { id: number; parsed?: ParsedMessage; error?: string; ready?: boolean }) => {
+    slot.worker.on('message', (msg: { id: number; parsed?: ParsedMessage; newestPrefix?: number; error?: string; ready?: boolean }) => {
       if (msg.ready) {
         slot.ready = true;
         slot.progressAt = Date.now();
@@ -76,7 +76,8 @@ export function createParsePool(size: number, options: ParsePoolOptions = {}): P
       if (!job) return;
       slot.jobs.delete(msg.id);
       slot.progressAt = Date.now();
-      job.resolve(msg.parsed ?? parseFallback(job.raw, `parser: ${msg.error ?? 'unknown error'}`, { internalDate: job.internalDate }));
+      if (msg.parsed && msg.newestPrefix !== undefined) job.resolve({ ...msg.parsed, newestPart: (msg.parsed.textBody ?? '').slice(0, msg.newestPrefix) });
+      else job.resolve(msg.parsed ?? parseFallback(job.raw, `parser: ${msg.error ?? 'unknown error'}`, { internalDate: job.internalDate }));
     });
     const fail = (why: string): void => {
       if (slot.retired) return;

@@ -10,7 +10,11 @@ interface Job {
 parentPort?.on('message', (job: Job) => {
   const raw = Buffer.from(job.raw.buffer, job.raw.byteOffset, job.raw.byteLength);
   parseMessage(raw, { internalDate: job.internalDate }).then(
-    (parsed) => parentPort?.postMessage({ id: job.id, parsed }),
+    // most messages have no quoted history: their newest part is the start of the text, sent as a length (the pool cuts it)
+    (parsed) =>
+      parsed.newestPart !== null && parsed.textBody !== null && parsed.textBody.startsWith(parsed.newestPart)
+        ? parentPort?.postMessage({ id: job.id, parsed: { ...parsed, newestPart: null }, newestPrefix: parsed.newestPart.length })
+        : parentPort?.postMessage({ id: job.id, parsed }),
     (err: unknown) => parentPort?.postMessage({ id: job.id, error: err instanceof Error ? err.message : String(err) }),
   );
 });

@@ -20,12 +20,21 @@ const CUT_LINES: RegExp[] = [
   /^(from|von|de|da|van|от)\s*:\s.+/i,
 ];
 
+/**
+ * The lines that end the new part (all of CUT_LINES but the last, bare "From:"), as one
+ * alternation: a line is tested once, not 13 times (each pattern is anchored and read
+ * case-insensitively either way; the ones written without /i have no letters with case).
+ */
+const CUT_LINE = new RegExp(CUT_LINES.slice(0, 13).map((re) => `(?:${re.source})`).join('|'), 'i');
+const HEADER_BLOCK_FROM = /^\*?(from|von|de|da|van|от|发件人|發件人|寄件者)\*?\s*[:：]/i;
+const HEADER_BLOCK_NEXT = /^\*?(sent|date|gesendet|envoyé|enviado|inviato|发送时间|發送時間|日期|时间|to|an|à|para|a|收件人)\*?\s*[:：]/i;
+
 function isHeaderBlockStart(lines: string[], i: number): boolean {
   // "From: x" followed within 4 lines by "Sent:"/"Date:"/"发送时间:" is Outlook's quoted header.
   const line = lines[i] ?? '';
-  if (!/^\*?(from|von|de|da|van|от|发件人|發件人|寄件者)\*?\s*[:：]/i.test(line.trim())) return false;
+  if (!HEADER_BLOCK_FROM.test(line.trim())) return false;
   for (let j = i + 1; j < Math.min(lines.length, i + 5); j++) {
-    if (/^\*?(sent|date|gesendet|envoyé|enviado|inviato|发送时间|發送時間|日期|时间|to|an|à|para|a|收件人)\*?\s*[:：]/i.test((lines[j] ?? '').trim())) return true;
+    if (HEADER_BLOCK_NEXT.test((lines[j] ?? '').trim())) return true;
   }
   return false;
 }
@@ -46,7 +55,7 @@ export function newestPart(text: string | null | undefined): string {
       }
       continue;
     }
-    if (CUT_LINES.slice(0, 13).some((re) => re.test(t)) || isHeaderBlockStart(lines, i)) {
+    if (CUT_LINE.test(t) || isHeaderBlockStart(lines, i)) {
       cut = i;
       break;
     }

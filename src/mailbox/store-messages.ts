@@ -192,6 +192,29 @@ export async function storeMessages(db: Db | Kysely<Database>, items: ReadonlyAr
   });
 }
 
+/**
+ * When `part` is the start of `text`: its length in characters as PostgreSQL counts them
+ * (code points: a surrogate pair is one, a lone surrogate, stored as U+FFFD, is one), for
+ * left(text, n). Null otherwise.
+ */
+export function prefixChars(text: string | null, part: string | null): number | null {
+  if (text === null || part === null || !text.startsWith(part)) return null;
+  const last = part.charCodeAt(part.length - 1);
+  if (last >= 0xd800 && last <= 0xdbff) return null; // half a pair: let the part go as it is
+  let n = part.length;
+  for (let i = 0; i < part.length - 1; i++) {
+    const c = part.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const d = part.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n--;
+        i++;
+      }
+    }
+  }
+  return n;
+}
+
 /** A body fetched and parsed by the sync's body pass, for a row stored by its header pass. */
 export interface BodyFill {
   readonly rowId: number;
@@ -212,21 +235,26 @@ export interface BodyFill {
 export async function fillBodies(trx: Kysely<Database>, fills: ReadonlyArray<BodyFill>): Promise<number> {
   if (fills.length === 0) return 0;
   const byRow = [...new Map(fills.map((f) => [f.rowId, f])).values()];
-  // a VALUES list of parameters (not unnest of arrays): the bodies go as they are, not escaped into one array literal
+  // a VALUES list of parameters (not unnest of arrays): the bodies go as they are, not escaped into one array literal.
+  // The newest part is most often the start of the text (no quoted history): then only its length in characters goes, not the text twice.
   let n = 0;
   for (let i = 0; i < byRow.length; i += 500) {
-    const rows = byRow.slice(i, i + 500).map(
-      (f) => sql`(${f.rowId}::bigint, ${f.parsed.textBody}::text, ${f.parsed.htmlBody}::text, ${f.parsed.newestPart}::text, ${cleanJson(f.parsed.attachments)}::jsonb, ${f.parsed.size}::int, ${f.parsed.parseError}::text)`,
-    );
+    const rows = byRow.slice(i, i + 500).map((f) => {
+      const prefix = prefixChars(f.parsed.textBody, f.parsed.newestPart);
+      return sql`(${f.rowId}::bigint, ${f.parsed.textBody}::text, ${f.parsed.htmlBody}::text, ${prefix === null ? f.parsed.newestPart : null}::text, ${prefix}::int, ${cleanJson(f.parsed.attachments)}::jsonb, ${f.parsed.size}::int, ${f.parsed.parseError}::text)`;
+    });
     const res = await sql`
-      UPDATE messages m SET text_body = v.text_body, html_body = v.html_body, newest_part = v.newest_part, attachments = v.attachments,
-             size = v.size, parse_error = v.parse_error, body_state = 'full'
-        FROM (VALUES ${sql.join(rows)}) AS v(id, text_body, html_body, newest_part, attachments, size, parse_error)
+      UPDATE messages m SET text_body = v.text_body, html_body = v.html_body, newest_part = CASE WHEN v.newest_chars IS NULL THEN v.newest_part ELSE left(v.text_body, v.newest_chars) END,
+             attachments = v.attachments, size = v.size, parse_error = v.parse_error, body_state = 'full'
+        FROM (VALUES ${sql.join(rows)}) AS v(id, text_body, html_body, newest_part, newest_chars, attachments, size, parse_error)
        WHERE m.id = v.id AND m.body_state = 'headers' AND m.parse_error IS NULL`.execute(trx);
     n += Number(res.numAffectedRows ?? 0);
   }
-  for (const f of byRow) {
-    if (f.parsed.parseError) await trx.updateTable('messages').set({ raw: f.raw }).where('id', '=', f.rowId).where('raw', 'is', null).execute();
+  // the raw bytes of the few that failed to parse, in one statement
+  const failed = byRow.filter((f) => f.parsed.parseError);
+  if (failed.length > 0) {
+    await sql`UPDATE messages m SET raw = v.raw FROM unnest(${sql.val(failed.map((f) => f.rowId))}::bigint[], ${sql.val(failed.map((f) => f.raw))}::bytea[]) AS v(id, raw)
+       WHERE m.id = v.id AND m.raw IS NULL`.execute(trx);
   }
   return n;
 }

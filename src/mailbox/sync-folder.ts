@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { ImapFlow } from 'imapflow';
+import type { FetchMessageObject, ImapFlow } from 'imapflow';
 import type { Db } from '../db/database.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -327,17 +327,20 @@ export async function syncFolder(ctx: FolderSyncContext, folderId: number): Prom
     };
     const loadBodies = async (jobs: BodyJob[]): Promise<{ fills: BodyFill[]; whole: StoreItem[]; missing: number[]; goneUids: number[]; asked: number }> => {
       const byUid = new Map(jobs.map((j) => [j.uid, j]));
-      const rows = dedupeUid((await client.fetchAll(uidSet([...byUid.keys()]), { uid: true, flags: true, internalDate: true, source: true, ...ids }, { uid: true })).filter((m) => byUid.has(m.uid) && m.source !== undefined));
-      const got = new Set(rows.map((m) => m.uid));
+      // Each source goes to a parser as soon as it arrives, so the workers parse while the rest
+      // of the batch is still coming in (parse never rejects: a failure comes back as a parse error).
+      const parsing = new Map<number, Promise<{ m: FetchMessageObject; raw: Buffer; internalDate: Date | null; p: ParsedMessage }>>();
+      for await (const m of client.fetch(uidSet([...byUid.keys()]), { uid: true, flags: true, internalDate: true, source: true, ...ids }, { uid: true })) {
+        if (!byUid.has(m.uid) || m.source === undefined) continue;
+        const internalDate = m.internalDate ? new Date(m.internalDate) : null;
+        const raw = m.source;
+        // the last answer per UID counts (a message can be answered twice when its flags changed meanwhile)
+        parsing.set(m.uid, parse(raw, internalDate).then((p) => ({ m, raw, internalDate, p })));
+      }
+      const got = new Set(parsing.keys());
       const fills: BodyFill[] = [];
       const whole: StoreItem[] = [];
-      const parsed = await Promise.all(
-        rows.map(async (m) => {
-          const internalDate = m.internalDate ? new Date(m.internalDate) : null;
-          const raw = m.source ?? Buffer.alloc(0);
-          return { m, raw, internalDate, p: await parse(raw, internalDate) };
-        }),
-      );
+      const parsed = await Promise.all(parsing.values());
       // the rows exist once their header batches have committed
       const rowOf = new Map(await Promise.all(jobs.map(async (j) => [j.uid, j.row === null ? null : await j.row] as const)));
       for (const { m, raw, internalDate, p } of parsed) {

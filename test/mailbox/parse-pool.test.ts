@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { parseMessage } from '../../src/mailbox/parse-message.ts';
 import { createParsePool } from '../../src/mailbox/parse-pool.ts';
 import { eml } from './support/eml.ts';
 
@@ -22,6 +23,24 @@ describe('parse pool watchdog', () => {
       expect(after).toMatchObject({ messageId: 'also@beta.com', parseError: null });
       // the pool keeps working on its new worker
       expect((await pool.parse(eml({ from: 'a@acme.com', subject: 'Later', messageId: 'later@acme.com' }), null)).subject).toBe('Later');
+    } finally {
+      await pool.close();
+    }
+  }, 60_000);
+
+  it('a worker answers what parseMessage answers on this thread, newest part included, with and without quoted history', async () => {
+    const pool = createParsePool(1);
+    try {
+      const messages = [
+        eml({ from: 'wang@acme.com', subject: 'Plain', messageId: 'plain@acme.com', body: 'Price confirmed.\nRegards' }),
+        eml({ from: 'wang@acme.com', subject: 'Re: Plain', messageId: 'reply@acme.com', body: 'Yes.\n\nOn Mon, Mar 2 Sales wrote:\n> Price confirmed.' }),
+        eml({ from: 'wang@acme.com', subject: 'Empty', messageId: 'empty@acme.com', body: '' }),
+      ];
+      for (const raw of messages) {
+        const [inWorker, here] = await Promise.all([pool.parse(raw, null), parseMessage(raw, { internalDate: null })]);
+        expect(inWorker).toEqual(here);
+      }
+      expect((await pool.parse(messages[1] as Buffer, null)).newestPart).toBe('Yes.');
     } finally {
       await pool.close();
     }

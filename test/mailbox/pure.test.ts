@@ -4,6 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hasReplyPrefix, normalizeSubject } from '../../src/mailbox/subject.ts';
 import { newestPart } from '../../src/mailbox/quote-cut.ts';
+import { prefixChars } from '../../src/mailbox/store-messages.ts';
 import { buildThreadTree, flattenTree } from '../../src/mailbox/thread-tree.ts';
 import { decideLink, type LinkContext } from '../../src/mailbox/link-rules.ts';
 import { cleanMessageId, parseIdList } from '../../src/mailbox/message-id.ts';
@@ -55,6 +56,21 @@ describe('newest part', () => {
     expect(newestPart('Danke.\n\nAm 01.03.2026 um 10:00 schrieb Sales <s@x.cn>:\n> alt')).toBe('Danke.');
     expect(newestPart('> quoted\n> more\n\nmy inline answer')).toBe('> quoted\n> more\n\nmy inline answer');
     expect(newestPart('Just text.')).toBe('Just text.');
+  });
+
+  it('cuts at each attribution and separator, in any letter case, and nowhere else (one combined pattern)', () => {
+    const cuts = [
+      '-----Original Message-----', '-- Ursprüngliche Nachricht --', '---- Forwarded message ----', '-- 原始邮件 --', '________________',
+      'On Mon, Mar 2 Sales wrote:', 'ON MONDAY SALES WROTE:', 'Am Montag schrieb Sales <s@x.cn>:', 'Le lundi, Sales a écrit :',
+      'El lunes, Sales escribió:', 'Il giorno lunedì Sales ha scritto:', 'Em segunda, Sales escreveu:', 'Op maandag schreef Sales:',
+      '在 2026年3月1日，Sales 写道：', 'Sales 寫道:', '发件人: Sales', '寄件者：Sales', '------ 回复的原邮件 ------',
+    ];
+    for (const line of cuts) expect(newestPart(`New part.\n\n${line}\nold`), line).toBe('New part.');
+    const kept = [
+      'Once more wrote down the price:', 'on second thought', '_____ short', 'Dear Sales, we wrote: nothing', 'From the factory: 20 pallets',
+      'Amount: 20 cartons', 'Delete this', 'Opened: yes', '-- signature', 'Sales 说：好的',
+    ];
+    for (const line of kept) expect(newestPart(`New part.\n${line}\nend`), line).toBe(`New part.\n${line}\nend`);
   });
 });
 
@@ -176,5 +192,17 @@ describe('mbox reader', () => {
     expect(out[0]).toContain('\nFrom the start\n');
     expect(out[0]).toContain('From inside a line is fine');
     expect(out[1]).toMatch(/^From: b@x/);
+  });
+});
+
+describe('prefixChars (the newest part sent as a length)', () => {
+  it('counts code points of a prefix, null when the part is not the start of the text', () => {
+    expect(prefixChars('Price confirmed.\nRegards\n', 'Price confirmed.\nRegards')).toBe(24);
+    expect(prefixChars('好的 👍 收到\n> old', '好的 👍 收到')).toBe(7);
+    expect(prefixChars('  Yes', 'Yes')).toBeNull();
+    expect(prefixChars(null, 'x')).toBeNull();
+    expect(prefixChars('x', null)).toBeNull();
+    expect(prefixChars('a\ud83d\ude00', 'a\ud83d')).toBeNull();
+    expect(prefixChars('a\udc00b', 'a\udc00')).toBe(2);
   });
 });
