@@ -1,6 +1,11 @@
 // npm run bench:sync — IMAP initial sync throughput against a real Dovecot on loopback.
 // Sizes: BENCH_SYNC_MESSAGES (default 20000). Database: BENCH_DATABASE_URL or DATABASE_URL
 // (default postgres://postgres@127.0.0.1:5432/test), in a scratch schema dropped at the end.
+// BENCH_SYNC_BATCH: the sync's batch size (default 500). BENCH_SYNC_ONLY=c skips (a) and (b) (for profiling (c); no ratio).
+// BENCH_SYNC_PROF=FILE writes a CPU profile of the main thread during (c) alone; BENCH_SYNC_THREADS=1 prints
+// the CPU seconds of this process's threads during (c) (main, V8's helpers; the parse workers have ended).
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import inspector from 'node:inspector';
 import os from 'node:os';
 import { sql } from 'kysely';
 import { simpleParser } from 'mailparser';
@@ -68,13 +73,54 @@ function makeCorpus(n: number): Array<{ raw: string; folder: 'INBOX' | 'Sent'; t
   return out;
 }
 
+/** CPU seconds (user + system) of processes, by pid: this run's PostgreSQL backends (by application_name), and Dovecot's imap processes. */
+function procCpu(pids: Iterable<number>): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const pid of pids) {
+    try {
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+      out.set(pid, (Number(f[11]) + Number(f[12])) / 100);
+    } catch {
+      /* gone, or no /proc here */
+    }
+  }
+  return out;
+}
+/** CPU seconds of this process's threads, summed by thread name (main, parse workers, GC helpers, libuv). */
+function threadCpu(): Map<string, number> {
+  const out = new Map<string, number>();
+  try {
+    for (const t of readdirSync('/proc/self/task')) {
+      const name = readFileSync(`/proc/self/task/${t}/comm`, 'utf8').trim();
+      const f = readFileSync(`/proc/self/task/${t}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+      out.set(`${name}#${t}`, (Number(f[11]) + Number(f[12])) / 100);
+    }
+  } catch {
+    /* no /proc here */
+  }
+  return out;
+}
+function imapPids(): number[] {
+  try {
+    return readdirSync('/proc').filter((d) => /^\d+$/.test(d) && readFileSync(`/proc/${d}/comm`, 'utf8').trim() === 'imap').map(Number);
+  } catch {
+    return [];
+  }
+}
+const cpuDelta = (before: Map<number, number>, after: Map<number, number>): number => {
+  let s = 0;
+  for (const [pid, v] of after) s += v - (before.get(pid) ?? 0);
+  return s;
+};
+
 const HEADER_FIELDS = ['message-id', 'in-reply-to', 'references', 'from', 'to', 'cc', 'subject', 'date', 'list-id', 'auto-submitted', 'thread-index'];
 
 async function main(): Promise<void> {
   console.log(`bench:sync  messages=${N}  load before: ${load()}`);
   const d = await startDovecot({ users: [{ user: 'bench', password: 'bench-pw' }] });
   const schema = `bench_sync_${process.pid}`;
-  const db = await openDatabase({ databaseUrl: url, schema, poolSize: 4 });
+  const db = await openDatabase({ databaseUrl: `${url}${url.includes('?') ? '&' : '?'}application_name=${schema}`, schema, poolSize: 4 });
+  const backends = async (): Promise<number[]> => (await sql<{ pid: number }>`SELECT pid FROM pg_stat_activity WHERE application_name = ${schema}`.execute(db.kysely)).rows.map((r) => r.pid);
   try {
     const corpus = makeCorpus(N);
     for (const m of corpus) d.deliver('bench', m.folder, m.raw, { seen: true, time: m.time });
@@ -91,10 +137,11 @@ async function main(): Promise<void> {
       await c.logout();
     }
 
+    const onlyC = process.env.BENCH_SYNC_ONLY === 'c';
     // (a) imapflow alone, header fields
     let t0 = performance.now();
     let count = 0;
-    {
+    if (!onlyC) {
       const c = await connectImap(target);
       for (const f of ['INBOX', 'Sent']) {
         const lock = await c.getMailboxLock(f, { readOnly: true });
@@ -104,12 +151,12 @@ async function main(): Promise<void> {
       await c.logout();
     }
     const a = count / ((performance.now() - t0) / 1000);
-    console.log(`(a) imapflow header fields:            ${a.toFixed(0)} msg/s (${count} messages)`);
+    if (!onlyC) console.log(`(a) imapflow header fields:            ${a.toFixed(0)} msg/s (${count} messages)`);
 
     // (b) imapflow full sources + mailparser, one after the other
     t0 = performance.now();
     count = 0;
-    {
+    if (!onlyC) {
       const c = await connectImap(target);
       for (const f of ['INBOX', 'Sent']) {
         const lock = await c.getMailboxLock(f, { readOnly: true });
@@ -124,7 +171,7 @@ async function main(): Promise<void> {
       await c.logout();
     }
     const b = count / ((performance.now() - t0) / 1000);
-    console.log(`(b) imapflow sources + mailparser:     ${b.toFixed(0)} msg/s`);
+    if (!onlyC) console.log(`(b) imapflow sources + mailparser:     ${b.toFixed(0)} msg/s`);
 
     // (c) Rapport's whole initial sync into PostgreSQL
     await migrateToLatest(db);
@@ -134,15 +181,46 @@ async function main(): Promise<void> {
     }
     const acc = await addAccount(db, { secretKey: KEY }, { name: 'bench', email: 'sales@maker.cn', imapHost: d.host, imapPort: d.port, imapTls: 'none', imapUser: 'bench', secret: 'bench-pw' });
     const settings = parseSyncSettings({ batchSize: Number(process.env.BENCH_SYNC_BATCH ?? 500) });
+    const threadsBefore = threadCpu();
+    const nodeCpu = process.cpuUsage();
+    const pgBefore = procCpu(await backends());
+    const imapBefore = procCpu(imapPids());
+    // an imap process ends with its connection (before (c) returns): its CPU is sampled while it lives
+    const imapSeen = new Map(imapBefore);
+    const sampler = setInterval(() => {
+      for (const [pid, v] of procCpu(imapPids())) imapSeen.set(pid, v);
+    }, 1000);
+    const prof = process.env.BENCH_SYNC_PROF ? new inspector.Session() : null;
+    if (prof) {
+      prof.connect();
+      await new Promise<void>((r) => prof.post('Profiler.enable', () => prof.post('Profiler.start', () => r())));
+    }
     t0 = performance.now();
     const rep = await syncAccount(db, { secretKey: KEY, sections: {} }, acc.id, { settings });
     const cSecs = (performance.now() - t0) / 1000;
+    clearInterval(sampler);
+    const imapAfter = imapSeen;
+    const pgAfter = procCpu(await backends());
+    const nodeUsed = process.cpuUsage(nodeCpu);
+    // the parse workers have ended by now: what is missing from these is theirs
+    if (process.env.BENCH_SYNC_THREADS) console.log(`    threads: ${[...threadCpu()].map(([k, v]) => [k, v - (threadsBefore.get(k) ?? 0)] as const).filter(([, v]) => v > 0.05).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`);
+    if (prof) {
+      // the main thread's profile of (c) alone (the parse workers are not in it)
+      await new Promise<void>((r) => prof.post('Profiler.stop', (err, res) => {
+        if (!err) writeFileSync(process.env.BENCH_SYNC_PROF as string, JSON.stringify(res.profile));
+        r();
+      }));
+      prof.disconnect();
+    }
     if (!rep.ok) throw new Error(JSON.stringify(rep));
     const stored = (await db.kysely.selectFrom('messages').select(sql<number>`count(*)::int`.as('n')).executeTakeFirstOrThrow()).n;
     const threads = (await db.kysely.selectFrom('threads').select([sql<number>`count(*)::int`.as('n'), sql<number>`count(client_id)::int`.as('linked')]).where('merged_into', 'is', null).executeTakeFirstOrThrow());
     const c = stored / cSecs;
     console.log(`(c) rapport initial sync (${settings.parseWorkers} parse workers, batch ${settings.batchSize}): ${c.toFixed(0)} msg/s (${stored} messages, ${threads.n} threads, ${threads.linked} linked, ${cSecs.toFixed(1)} s)`);
-    console.log(`    c/b = ${(c / b).toFixed(2)}`);
+    const perMsg = (secs: number): string => `${((secs * 1000) / stored).toFixed(2)} ms/msg`;
+    const nodeSecs = (nodeUsed.user + nodeUsed.system) / 1e6;
+    console.log(`    cpu: node (all threads) ${nodeSecs.toFixed(2)} s = ${perMsg(nodeSecs)}, PostgreSQL backends ${cpuDelta(pgBefore, pgAfter).toFixed(2)} s = ${perMsg(cpuDelta(pgBefore, pgAfter))}, Dovecot imap ${cpuDelta(imapBefore, imapAfter).toFixed(2)} s; load ${load()}`);
+    if (!onlyC) console.log(`    c/b = ${(c / b).toFixed(2)}`);
 
     // (d) incremental sync of the unchanged INBOX on an open connection
     const client = await connectImap(target);
