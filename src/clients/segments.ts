@@ -293,6 +293,22 @@ export async function refreshSegments(db: Db | Kysely<Database>, settings: Segme
   });
 }
 
+/** By client, then by segment name within the client (a handful each: sorting all ~550,000 pairs with localeCompare took seconds). */
+function asPairs(rows: readonly SegmentRow[]): ClientSegment[] {
+  return rows
+    .map((r) => ({ id: Number(r.client_id), r }))
+    .sort((a, b) => a.id - b.id)
+    .flatMap(({ id, r }) => segmentsOf(r).sort((a, b) => a.segment.localeCompare(b.segment)).map((x) => ({ clientId: id, segment: x.segment, reason: x.reason })));
+}
+
+/** The segments as stored by the last refresh (all clients, or one), as computeSegments gives them. */
+export async function storedSegments(db: Db | Kysely<Database>, options: { clientId?: number } = {}): Promise<ClientSegment[]> {
+  const kysely = 'kysely' in db ? db.kysely : db;
+  let q = kysely.selectFrom('client_segments').select(['client_id', 'age', 'age_reason', 'tier', 'tier_reason', 'dormant', 'order_anomaly', 'narrow', 'not_contacted']);
+  if (options.clientId !== undefined) q = q.where('client_id', '=', options.clientId);
+  return asPairs(await q.execute());
+}
+
 /** Computes segments without storing them. */
 export async function computeSegments(db: Db | Kysely<Database>, settings: SegmentSettings = defaultSegmentSettings, options: RefreshOptions = {}): Promise<ClientSegment[]> {
   const kysely = 'kysely' in db ? db.kysely : db;
@@ -311,10 +327,5 @@ export async function computeSegments(db: Db | Kysely<Database>, settings: Segme
         await tuneForSegments(trx);
         return segmentQuery(settings, asOf, options.clientId).execute(trx);
       });
-  // By client, then by segment name within the client (a handful each: sorting all ~550,000 pairs with
-  // localeCompare took seconds).
-  return res.rows
-    .map((r) => ({ id: Number(r.client_id), r }))
-    .sort((a, b) => a.id - b.id)
-    .flatMap(({ id, r }) => segmentsOf(r).sort((a, b) => a.segment.localeCompare(b.segment)).map((x) => ({ clientId: id, segment: x.segment, reason: x.reason })));
+  return asPairs(res.rows);
 }

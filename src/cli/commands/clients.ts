@@ -9,7 +9,7 @@ import {
 import {
   CHANNEL_KINDS, CLIENT_STATUSES, DEPARTMENTS, LEVELS, ORDER_STATUSES, TIERS, parseDateOnly, parseEnum, parseNumber, parseTimestamp,
 } from '../../clients/client-input.ts';
-import { computeSegments, refreshSegments } from '../../clients/segments.ts';
+import { refreshSegments, storedSegments } from '../../clients/segments.ts';
 import { parseSegmentSettings } from '../../clients/segment-settings.ts';
 import { AppError } from '../../shared/app-error.ts';
 
@@ -296,7 +296,8 @@ export const registerClientsCommands: RegisterCommands = (program, run) => {
       const asOf = str(o, 'asOf') ? parseDateOnly(str(o, 'asOf') ?? '', 'as-of') : ctx.clock.now().toISOString().slice(0, 10);
       const clientId = str(o, 'client') ? parseId(str(o, 'client') ?? '', 'client') : undefined;
       await refreshSegments(ctx.db, settings, { asOf, ...(clientId ? { clientId } : {}) });
-      const rows = await computeSegments(ctx.db, settings, { asOf, ...(clientId ? { clientId } : {}) });
+      // what was just stored, read back (computing it a second time doubled the command's time)
+      const rows = await storedSegments(ctx.db, clientId ? { clientId } : {});
       const names = new Map((await ctx.db.kysely.selectFrom('clients').select(['id', 'name']).execute()).map((c) => [c.id, c.name]));
       const byClient = new Map<number, Array<{ segment: string; reason: string }>>();
       for (const r of rows) byClient.set(r.clientId, [...(byClient.get(r.clientId) ?? []), { segment: r.segment, reason: r.reason }]);

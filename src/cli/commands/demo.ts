@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RegisterCommands, AppContext } from '../context.ts';
 import { importSpreadsheet } from '../../clients/import/index.ts';
-import { refreshSegments, computeSegments } from '../../clients/segments.ts';
+import { refreshSegments, storedSegments } from '../../clients/segments.ts';
 import { parseSegmentSettings } from '../../clients/segment-settings.ts';
 import { formatImportReport } from './import-export.ts';
 import { randomBytes } from 'node:crypto';
@@ -44,7 +44,7 @@ export const registerDemoCommands: RegisterCommands = (program, run) => {
         await step(ctx, `segments as of ${asOf} (rapport segments)`, async () => {
           const settings = parseSegmentSettings(ctx.config.sections.segments);
           await refreshSegments(ctx.db, settings, { asOf });
-          const rows = await computeSegments(ctx.db, settings, { asOf });
+          const rows = await storedSegments(ctx.db);
           const names = new Map((await ctx.db.kysely.selectFrom('clients').select(['id', 'name']).execute()).map((c) => [c.id, c.name]));
           const counts = new Map<string, number>();
           for (const r of rows) counts.set(r.segment, (counts.get(r.segment) ?? 0) + 1);
