@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import type { Clock } from '../shared/clock.ts';
+import { BODY_PENDING_SQL } from './store-messages.ts';
 
 export interface FolderStatus {
   readonly account: string;
@@ -31,6 +32,8 @@ export interface SyncStatus {
   /** Messages stored raw because they could not be parsed (newest first, at most 50). */
   readonly parseErrors: Array<{ id: number; messageId: string; subject: string | null; error: string; at: Date }>;
   readonly parseErrorCount: number;
+  /** Messages stored by the header pass whose bodies the body pass has not filled yet (threaded and linked already). */
+  readonly bodiesWaiting: number;
 }
 
 export async function syncStatus(db: Db, clock: Clock): Promise<SyncStatus> {
@@ -56,6 +59,7 @@ export async function syncStatus(db: Db, clock: Clock): Promise<SyncStatus> {
     .limit(50)
     .execute();
   const count = await db.kysely.selectFrom('messages').select(sql<number>`count(*)::int`.as('n')).where('parse_error', 'is not', null).executeTakeFirstOrThrow();
+  const waiting = await sql<{ n: number }>`SELECT count(*)::int AS n FROM messages WHERE ${sql.raw(BODY_PENDING_SQL)}`.execute(db.kysely);
   return {
     accounts: accounts.map((a) => ({ account: a.name, lastSyncAt: a.last_sync_at, lastError: a.last_error, lastErrorAt: a.last_error_at, folders: rows.filter((r) => r.account === a.name).length })),
     folders: rows.map((r) => ({
@@ -71,5 +75,6 @@ export async function syncStatus(db: Db, clock: Clock): Promise<SyncStatus> {
     })),
     parseErrors: errors.map((e) => ({ id: e.id, messageId: e.message_id, subject: e.subject, error: e.parse_error ?? '', at: e.created_at })),
     parseErrorCount: count.n,
+    bodiesWaiting: waiting.rows[0]?.n ?? 0,
   };
 }

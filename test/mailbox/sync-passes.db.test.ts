@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import { addAccount } from '../../src/mailbox/accounts.ts';
 import { parseMessage } from '../../src/mailbox/parse-message.ts';
 import { syncAccount } from '../../src/mailbox/sync-account.ts';
+import { syncStatus } from '../../src/mailbox/sync-status.ts';
 import { parseSyncSettings } from '../../src/mailbox/sync-settings.ts';
 import { parseTriageSettings } from '../../src/triage/settings.ts';
 import { runTriage } from '../../src/triage/triage-store.ts';
@@ -64,6 +65,7 @@ describe.skipIf(skipWithoutDovecot(`sync passes (${testBackend})`))(`header pass
     const heads = await t.db.kysely.selectFrom('messages').select(['id', 'message_id', 'thread_id', 'body_state', 'parse_error', 'text_body', 'newest_part', 'subject', 'from_address', 'direction']).orderBy('message_id').execute();
     expect(heads).toHaveLength(16); // all but the one without a Message-ID
     for (const h of heads) expect(h).toMatchObject({ body_state: 'headers', parse_error: null, text_body: null, newest_part: null });
+    expect((await syncStatus(t.db, new ManualClock(new Date(Date.UTC(2026, 3, 3, 9))))).bodiesWaiting).toBe(16);
     expect(heads.find((h) => h.message_id === 'r0@maker.cn')?.direction).toBe('outbound');
     // threads: each conversation is one thread, linked to ACME by its domain
     for (let c = 0; c < 5; c++) {
@@ -120,6 +122,7 @@ describe.skipIf(skipWithoutDovecot(`sync passes (${testBackend})`))(`header pass
       }
     }
     expect(full.find((f) => f.text_body?.includes('no id'))?.body_state).toBe('full');
+    expect((await syncStatus(t.db, clock)).bodiesWaiting).toBe(0); // the expunged one has its reason, not a wait
     const folder = await t.db.kysely.selectFrom('mail_folders').selectAll().where('id', '=', inbox.id).executeTakeFirstOrThrow();
     expect(folder.uid_next).toBe(13);
     expect(folder.message_count).toBe(11);

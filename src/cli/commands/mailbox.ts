@@ -230,6 +230,7 @@ export const registerMailboxCommands: RegisterCommands = (program, run) => {
         const folderRows = s.folders.map((f) => ({ ...f, lag: f.lagSeconds === null ? 'never' : `${f.lagSeconds}s`, error: f.lastError ?? '' }));
         ctx.out(formatTable([...accountRows, ...folderRows], ['account', 'folder', 'role', 'messages', 'serverCount', 'lastSuccessAt', 'lag', 'error']));
         ctx.out(`messages stored raw (could not be parsed): ${s.parseErrorCount}`);
+        if (s.bodiesWaiting > 0) ctx.out(`messages waiting for their body (threaded and linked; the next sync fills them): ${s.bodiesWaiting}`);
         for (const e of s.parseErrors.slice(0, 10)) ctx.out(`  #${e.id} ${e.messageId}: ${e.error}`);
       }),
     );
