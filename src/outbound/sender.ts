@@ -69,8 +69,10 @@ export async function processBatch(deps: SenderDeps, options: { onlyIds?: readon
     }
     return { claimed: claimed.length, mails };
   }
-  const rendered = prerender(deps, claimed);
-  const results = await Promise.all(claimed.map((mail) => sendOne(deps, mail, rendered.get(mail.id))));
+  // Each mail's unsubscribe link once: rendered into its body (batch or single) and written into its headers.
+  const links = new Map(claimed.map((mail) => [mail.id, linksFor(deps, mail)]));
+  const rendered = prerender(deps, claimed, links);
+  const results = await Promise.all(claimed.map((mail) => sendOne(deps, mail, links.get(mail.id) ?? null, rendered.get(mail.id))));
   mails.push(...results);
   return { claimed: claimed.length, mails };
 }
@@ -81,7 +83,7 @@ function decisionReport(d: ClaimDecision): MailReport {
 }
 
 /** The data a templated mail is rendered with: its own, plus its unsubscribe link when it carries one. */
-function renderData(deps: SenderDeps, mail: ClaimedMail, links: UnsubscribeLinks | null): Record<string, unknown> {
+function renderData(mail: ClaimedMail, links: UnsubscribeLinks | null): Record<string, unknown> {
   return { ...(mail.data ?? {}), ...(links ? { unsubscribeUrl: links.url ?? links.mailto } : {}) };
 }
 
@@ -89,15 +91,15 @@ function linksFor(deps: SenderDeps, mail: ClaimedMail): UnsubscribeLinks | null 
   return isPromotional(mail.kind) && deps.unsubscribe ? unsubscribeLinks(mail, deps.unsubscribe) : null;
 }
 
-function localeFor(renderer: Renderer, mail: ClaimedMail & { template: string }): string {
-  return renderer.resolveLocale?.(mail.template, mail.locale) ?? mail.locale ?? 'en';
+function localeFor(renderer: Renderer, template: string, wanted: string | null): string {
+  return renderer.resolveLocale?.(template, wanted) ?? wanted ?? 'en';
 }
 
 function render(deps: SenderDeps, mail: ClaimedMail, links: UnsubscribeLinks | null = null): RenderedContent {
   const { template } = mail;
   if (template) {
     if (!deps.renderer) throw new Error(`template ${template}: no template library loaded`);
-    return deps.renderer.render(template, localeFor(deps.renderer, { ...mail, template }), renderData(deps, mail, links));
+    return deps.renderer.render(template, localeFor(deps.renderer, template, mail.locale), renderData(mail, links));
   }
   return { subject: mail.subject ?? '', html: mail.html ?? '', text: mail.textBody ?? '' };
 }
@@ -108,7 +110,7 @@ function render(deps: SenderDeps, mail: ClaimedMail, links: UnsubscribeLinks | n
  * (one recipient's data is bad) its mails are left to render one by one in sendOne, where the bad one
  * fails alone with its own error.
  */
-function prerender(deps: SenderDeps, claimed: readonly ClaimedMail[]): Map<number, RenderedContent> {
+function prerender(deps: SenderDeps, claimed: readonly ClaimedMail[], links: ReadonlyMap<number, UnsubscribeLinks | null>): Map<number, RenderedContent> {
   const out = new Map<number, RenderedContent>();
   const renderer = deps.renderer;
   if (!renderer?.renderBatch) return out;
@@ -116,7 +118,7 @@ function prerender(deps: SenderDeps, claimed: readonly ClaimedMail[]): Map<numbe
   for (const mail of claimed) {
     const { template } = mail;
     if (!template) continue;
-    const locale = localeFor(renderer, { ...mail, template });
+    const locale = localeFor(renderer, template, mail.locale);
     const key = `${template}\u0000${locale}`;
     let g = groups.get(key);
     if (!g) {
@@ -124,7 +126,7 @@ function prerender(deps: SenderDeps, claimed: readonly ClaimedMail[]): Map<numbe
       groups.set(key, g);
     }
     g.ids.push(mail.id);
-    g.data.push(renderData(deps, mail, linksFor(deps, mail)));
+    g.data.push(renderData(mail, links.get(mail.id) ?? null));
   }
   for (const g of groups.values()) {
     if (g.ids.length < 2) continue;
@@ -142,7 +144,7 @@ function prerender(deps: SenderDeps, claimed: readonly ClaimedMail[]): Map<numbe
   return out;
 }
 
-async function sendOne(deps: SenderDeps, mail: ClaimedMail, prerendered?: RenderedContent): Promise<MailReport> {
+async function sendOne(deps: SenderDeps, mail: ClaimedMail, links: UnsubscribeLinks | null, prerendered?: RenderedContent): Promise<MailReport> {
   const { db, clock } = deps;
   const log = deps.logger ?? silentLogger;
   // 1. Render and compose. A failure here concerns this row only.
@@ -150,7 +152,6 @@ async function sendOne(deps: SenderDeps, mail: ClaimedMail, prerendered?: Render
   let fromName: string | undefined;
   let transport;
   try {
-    const links = linksFor(deps, mail);
     const content = prerendered ?? render(deps, mail, links);
     transport = await deps.transports.get(mail.accountId);
     fromName = transport.fromName;
