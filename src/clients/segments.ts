@@ -226,7 +226,9 @@ export function todayUtc(now: Date = new Date()): string {
   return now.toISOString().slice(0, 10);
 }
 
-const STORED_COLUMNS = sql.raw('client_id, age, age_reason, tier, tier_reason, dormant, order_anomaly, narrow, not_contacted');
+/** The stored columns of client_segments (all but computed_at), as the refresh writes them and storedSegments reads them. */
+const STORED = ['client_id', 'age', 'age_reason', 'tier', 'tier_reason', 'dormant', 'order_anomaly', 'narrow', 'not_contacted'] as const;
+const STORED_COLUMNS = sql.join(STORED.map((c) => sql.ref(c)));
 
 /**
  * On PostgreSQL with a connection to spare, a whole refresh runs the category half of the anomaly rule
@@ -239,12 +241,13 @@ function secondConnection(db: Db | Kysely<Database>, options: RefreshOptions): D
   return db;
 }
 
+type CategoryReasons = { client_id: number; reason: string }[];
+
 /**
  * Runs fn in a REPEATABLE READ transaction and, beside it on another connection, the category
  * reasons in the very same snapshot. If the second connection cannot be had, the reasons are computed
  * in the first transaction after fn (same snapshot, one core).
  */
-type CategoryReasons = { client_id: number; reason: string }[];
 
 async function withCategoriesBeside<T>(db: Db, settings: SegmentSettings, asOf: string, fn: (trx: Kysely<Database>) => Promise<T>, finish: (trx: Kysely<Database>, main: T, categories: CategoryReasons) => Promise<T>): Promise<T> {
   return db.kysely.transaction().setIsolationLevel('repeatable read').execute(async (trx) => {
@@ -304,7 +307,7 @@ function asPairs(rows: readonly SegmentRow[]): ClientSegment[] {
 /** The segments as stored by the last refresh (all clients, or one), as computeSegments gives them. */
 export async function storedSegments(db: Db | Kysely<Database>, options: { clientId?: number } = {}): Promise<ClientSegment[]> {
   const kysely = 'kysely' in db ? db.kysely : db;
-  let q = kysely.selectFrom('client_segments').select(['client_id', 'age', 'age_reason', 'tier', 'tier_reason', 'dormant', 'order_anomaly', 'narrow', 'not_contacted']);
+  let q = kysely.selectFrom('client_segments').select(STORED);
   if (options.clientId !== undefined) q = q.where('client_id', '=', options.clientId);
   return asPairs(await q.execute());
 }
