@@ -62,11 +62,20 @@ export interface ClaimOptions {
   readonly bypassBudgets?: boolean;
   /** Decide and report, then roll everything back. */
   readonly dryRun?: boolean;
+  /**
+   * An account's SMTP connections (SmtpTransports.connectionsFor). An account with a per-second
+   * limit gets no more slots in flight than that, counted in the send log across every process: a
+   * slot counts against the window from its reservation until a second after the server's answer,
+   * so a slot reserved only to wait for a busy connection lowers the rate the account can keep.
+   */
+  readonly connectionsFor?: (accountName: string) => number;
 }
 
 export interface ClaimResult {
   readonly claimed: ClaimedMail[];
   readonly decisions: ClaimDecision[];
+  /** Rows left as they were because their account had every connection busy (they go in a later claim). */
+  readonly busy: number;
 }
 
 interface CandidateRow {
@@ -130,7 +139,7 @@ const iso = (d: Date | number): string => new Date(d).toISOString();
 export async function claimDue(db: Db, options: ClaimOptions): Promise<ClaimResult> {
   const { settings, clock } = options;
   const batch = options.batch ?? settings.claimBatch;
-  let result: ClaimResult = { claimed: [], decisions: [] };
+  let result: ClaimResult = { claimed: [], decisions: [], busy: 0 };
   try {
     await db.kysely.transaction().execute(async (trx) => {
       result = await claimInTransaction(trx, db.schema, options, batch, settings, clock.now());
@@ -165,7 +174,7 @@ async function claimInTransaction(
        LIMIT ${batch}
        FOR UPDATE OF o SKIP LOCKED`.execute(trx)
   ).rows.map((r) => ({ ...r, id: Number(r.id), account_id: Number(r.account_id), attempts: Number(r.attempts) }));
-  if (candidates.length === 0) return { claimed: [], decisions: [] };
+  if (candidates.length === 0) return { claimed: [], decisions: [], busy: 0 };
 
   const accountIds = [...new Set(candidates.map((c) => c.account_id))];
   const accounts = new Map<number, AccountInfo>();
@@ -241,6 +250,7 @@ async function claimInTransaction(
   }
 
   const reserve: CandidateRow[] = [];
+  let busy = 0;
   if (!throttled) reserve.push(...open);
   else if (open.length > 0) {
     // Lock every throttle key involved, in one sorted order.
@@ -258,11 +268,12 @@ async function claimInTransaction(
     now = options.clock.now();
     nowMs = now.getTime();
 
-    const gate = new Gate(trx, now);
+    const gate = new Gate(trx, now, options.connectionsFor);
     for (const c of open) {
       const acct = accounts.get(c.account_id)!;
       const verdict = await gate.check(c, acct, settings, useBudgets);
       if (verdict.ok) reserve.push(c);
+      else if ('busy' in verdict) busy++;
       else decide(c, 'defer', new Date(verdict.until), verdict.reason);
     }
     // Pacing with seeded jitter: the account's next send not before now + jitter.
@@ -335,7 +346,7 @@ async function claimInTransaction(
       detail: d.action === 'send' ? `by ${options.workerId}` : d.action === 'defer' ? `until ${iso(d.until!)}: ${d.reason}` : (d.reason ?? null),
     }));
   if (events.length > 0) await trx.insertInto('outbox_events').values(events).execute();
-  return { claimed, decisions };
+  return { claimed, decisions, busy };
 }
 
 /** The reason without its figures, so "per minute 10/10" twice is one event. */
@@ -365,13 +376,16 @@ class Gate {
   private readonly domainCounts = new Map<string, WindowCount[]>();
   private readonly contactTimes = new Map<string, number[]>();
   private readonly reservedByAccount = new Map<number, number>();
+  /** Per account with a per-second limit: its slots in flight (reserved, no answer yet), this claim's included. */
+  private readonly inFlight = new Map<number, number>();
 
   constructor(
     private readonly trx: Transaction<Database>,
     private readonly now: Date,
+    private readonly connectionsFor?: (accountName: string) => number,
   ) {}
 
-  async check(c: CandidateRow, acct: AccountInfo, settings: OutboundSettings, useBudgets: boolean): Promise<{ ok: true } | { ok: false; until: number; reason: string }> {
+  async check(c: CandidateRow, acct: AccountInfo, settings: OutboundSettings, useBudgets: boolean): Promise<{ ok: true } | { ok: false; until: number; reason: string } | { ok: false; busy: true }> {
     const nowMs = this.now.getTime();
     if (useBudgets && acct.next_send_at && acct.next_send_at.getTime() > nowMs) {
       return { ok: false, until: acct.next_send_at.getTime(), reason: `pacing between sends of account ${acct.name}` };
@@ -390,9 +404,13 @@ class Gate {
     if (perDay !== null) accountRules.push({ name: warm ? 'per day (warm-up)' : 'per day', windowMs: DAY, limit: perDay });
     let counts = this.accountCounts.get(acct.id);
     if (!counts) {
-      counts = await this.count(sql`account_id = ${acct.id}`, accountRules);
+      const counted = await this.count(sql`account_id = ${acct.id}`, accountRules);
+      counts = counted.windows;
       this.accountCounts.set(acct.id, counts);
+      if (limits.perSecond !== null && this.connectionsFor) this.inFlight.set(acct.id, counted.inFlight);
     }
+    const flying = this.inFlight.get(acct.id);
+    if (flying !== undefined && this.connectionsFor && flying >= this.connectionsFor(acct.name)) return { ok: false, busy: true };
     const blockA = await this.blocked(counts, sql`account_id = ${acct.id}`, `account ${acct.name}`);
     if (blockA) return blockA;
     // Recipient domain windows.
@@ -405,7 +423,7 @@ class Gate {
     if (ph !== null) domainRules.push({ name: 'per hour', windowMs: HOUR, limit: ph });
     let dcounts = this.domainCounts.get(c.to_domain);
     if (!dcounts) {
-      dcounts = await this.count(sql`to_domain = ${c.to_domain}`, domainRules);
+      dcounts = (await this.count(sql`to_domain = ${c.to_domain}`, domainRules)).windows;
       this.domainCounts.set(c.to_domain, dcounts);
     }
     const blockD = await this.blocked(dcounts, sql`to_domain = ${c.to_domain}`, `recipient domain ${c.to_domain}`);
@@ -433,17 +451,22 @@ class Gate {
     for (const w of counts) w.used += 1;
     for (const w of dcounts) w.used += 1;
     this.reservedByAccount.set(acct.id, (this.reservedByAccount.get(acct.id) ?? 0) + 1);
+    if (flying !== undefined) this.inFlight.set(acct.id, flying + 1);
     return { ok: true };
   }
 
-  private async count(where: ReturnType<typeof sql>, rules: WindowRule[]): Promise<WindowCount[]> {
-    if (rules.length === 0) return [];
+  /** The slots counting in each window, and how many of them are in flight (reserved, no answer yet). */
+  private async count(where: ReturnType<typeof sql>, rules: WindowRule[]): Promise<{ windows: WindowCount[]; inFlight: number }> {
+    if (rules.length === 0) return { windows: [], inFlight: 0 };
     const longest = Math.max(...rules.map((r) => r.windowMs));
     const nowMs = this.now.getTime();
     const rows = (
       await sql<{ finished_at: Date | null }>`SELECT finished_at FROM outbound_send_log WHERE ${where} AND (finished_at IS NULL OR finished_at > ${new Date(nowMs - longest)})`.execute(this.trx)
     ).rows;
-    return rules.map((rule) => ({ rule, used: rows.filter((r) => r.finished_at === null || r.finished_at.getTime() > nowMs - rule.windowMs).length }));
+    return {
+      windows: rules.map((rule) => ({ rule, used: rows.filter((r) => r.finished_at === null || r.finished_at.getTime() > nowMs - rule.windowMs).length })),
+      inFlight: rows.filter((r) => r.finished_at === null).length,
+    };
   }
 
   private async blocked(counts: WindowCount[], where: ReturnType<typeof sql>, what: string): Promise<{ ok: false; until: number; reason: string } | null> {

@@ -44,15 +44,18 @@ export interface MailReport {
 export interface BatchReport {
   readonly claimed: number;
   readonly mails: MailReport[];
+  /** Due rows left for a later claim because their account had every connection busy. */
+  readonly busy?: number;
 }
 
 /** The whole pipeline for one batch, top to bottom: claim, render, compose, send, record. */
 export async function processBatch(deps: SenderDeps, options: { onlyIds?: readonly number[]; bypassBudgets?: boolean; dryRun?: boolean } = {}): Promise<BatchReport> {
   const workerId = deps.workerId ?? `${hostname()}:${process.pid}`;
-  const { claimed, decisions } = await claimDue(deps.db, {
+  const { claimed, decisions, busy } = await claimDue(deps.db, {
     settings: deps.settings,
     clock: deps.clock,
     workerId,
+    connectionsFor: (name) => deps.transports.connectionsFor(name),
     ...(options.onlyIds ? { onlyIds: options.onlyIds } : {}),
     ...(options.bypassBudgets ? { bypassBudgets: true } : {}),
     ...(options.dryRun ? { dryRun: true } : {}),
@@ -67,14 +70,14 @@ export async function processBatch(deps: SenderDeps, options: { onlyIds?: readon
         mails.push({ id: mail.id, toAddress: mail.toAddress, outcome: 'render-failed', detail: describeError(e) });
       }
     }
-    return { claimed: claimed.length, mails };
+    return { claimed: claimed.length, mails, busy };
   }
   // Each mail's unsubscribe link once: rendered into its body (batch or single) and written into its headers.
   const links = new Map(claimed.map((mail) => [mail.id, linksFor(deps, mail)]));
   const rendered = prerender(deps, claimed, links);
-  const results = await Promise.all(claimed.map((mail) => sendOne(deps, mail, links.get(mail.id) ?? null, rendered.get(mail.id))));
+  const results = await Promise.all(claimed.map((mail) => sendOne(deps, mail, links.get(mail.id) ?? null, rendered.get(mail.id)).finally(slotFreed)));
   mails.push(...results);
-  return { claimed: claimed.length, mails };
+  return { claimed: claimed.length, mails, busy };
 }
 
 function decisionReport(d: ClaimDecision): MailReport {
@@ -355,19 +358,29 @@ export interface RunOptions {
   readonly onBounces?: (result: BounceResult) => void;
 }
 
-/** Waits ms, or until the signal aborts; the abort listener is removed either way (a long send run polls forever). */
-const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+/** Worker loops of this process waiting for one of its sends to finish (a busy account's connection is free again). */
+const slotWaiters = new Set<() => void>();
+
+function slotFreed(): void {
+  for (const wake of [...slotWaiters]) wake();
+}
+
+/**
+ * Waits ms, or until the signal aborts, or (wakeOnSlot) until a send of this process finishes; the
+ * listeners are removed either way (a long send run polls forever).
+ */
+const sleep = (ms: number, signal?: AbortSignal, wakeOnSlot = false): Promise<void> =>
   new Promise((resolve) => {
     if (signal?.aborted) return resolve();
-    const onAbort = (): void => {
+    const done = (): void => {
       clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      slotWaiters.delete(done);
       resolve();
     };
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
+    const t = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+    if (wakeOnSlot) slotWaiters.add(done);
   });
 
 /**
@@ -419,8 +432,10 @@ export async function runSender(deps: SenderDeps, options: RunOptions = {}): Pro
       reports += report.mails.length;
       options.onBatch?.(report);
       if (report.mails.length === 0) {
-        if (options.once) return;
-        await sleep(await idleMs(deps), options.signal);
+        // rows waiting for a busy account's connection: claim again when a send finishes (another process's, at the latest after pollMs)
+        if (report.busy) await sleep(deps.settings.pollMs, options.signal, true);
+        else if (options.once) return;
+        else await sleep(await idleMs(deps), options.signal);
       }
     }
   };

@@ -91,7 +91,7 @@ export class SmtpTransports {
       requireTLS: tls === 'starttls',
       ignoreTLS: tls === 'none',
       ...(auth ? { auth } : {}),
-      maxConnections: cfg?.maxConnections ?? this.options.maxConnections ?? 5,
+      maxConnections: this.connectionsFor(row.name),
       maxMessages: Infinity,
       connectionTimeout: 30_000,
       greetingTimeout: 30_000,
@@ -104,6 +104,11 @@ export class SmtpTransports {
       done();
     });
     return { transporter, dkim, fromName: cfg?.fromName };
+  }
+
+  /** How many SMTP connections an account's pool opens (its config, else this sender's default, else 5). */
+  connectionsFor(accountName: string): number {
+    return this.options.settings.accounts[accountName]?.maxConnections ?? this.options.maxConnections ?? 5;
   }
 
   /** Closes an account's pool (after an auth failure, or at shutdown). */

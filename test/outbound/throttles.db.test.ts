@@ -130,4 +130,30 @@ describe(`throttles over time on ${testBackend}`, () => {
     const gaps = times.slice(1).map((x, i) => x[1] - times[i]![1]);
     expect(new Set(gaps).size).toBeGreaterThan(1); // jitter, not a fixed pace
   });
+
+  it('keeps no more mails of a per-second account in flight than its SMTP connections, across senders, leaving the rest planned untouched', async () => {
+    const acct = await addTestAccount(t.db);
+    const clock = new ManualClock('2027-01-12T10:00:00Z');
+    await enqueueMail(t.db, Array.from({ length: 10 }, (_, i) => ({ idempotencyKey: `f${i}`, accountId: acct.id, toAddress: `p${i}@c${i}.com`, kind: 'personal' as const, subject: 's', textBody: 't' })), { clock });
+    const settings = parseOutboundSettings({ defaults: { perSecond: 50, perMinute: null, perHour: null, perDay: null }, domains: noDomain, claimBatch: 50 });
+    const connectionsFor = (): number => 3;
+    const first = await claimDue(t.db, { settings, clock, workerId: 'w1', connectionsFor });
+    expect(first.claimed).toHaveLength(3);
+    expect(first.busy).toBe(7);
+    expect(first.decisions.filter((d) => d.action !== 'send')).toHaveLength(0);
+    // another process sees the same three in flight in the send log
+    const second = await claimDue(t.db, { settings, clock, workerId: 'w2', connectionsFor });
+    expect(second.claimed).toHaveLength(0);
+    expect(second.busy).toBe(7);
+    const untouched = await t.db.kysely.selectFrom('outbox').select(['state', 'defer_until']).where('state', '=', 'planned').execute();
+    expect(untouched).toHaveLength(7);
+    expect(untouched.every((r) => r.defer_until === null)).toBe(true);
+    // two answers free two connections
+    await t.db.kysely.updateTable('outbound_send_log').set({ finished_at: clock.now(), outcome: 'sent' }).where('outbox_id', 'in', first.claimed.slice(0, 2).map((c) => c.id)).execute();
+    const third = await claimDue(t.db, { settings, clock, workerId: 'w2', connectionsFor });
+    expect(third.claimed).toHaveLength(2);
+    // without a per-second limit the connections do not cap a claim
+    const open = parseOutboundSettings({ defaults: { perSecond: null, perMinute: 100, perHour: null, perDay: null }, domains: noDomain, claimBatch: 50 });
+    expect((await claimDue(t.db, { settings: open, clock, workerId: 'w3', connectionsFor })).claimed).toHaveLength(5);
+  });
 });
