@@ -39,12 +39,18 @@ export function unsubscribeLinks(mail: ClaimedMail, cfg: UnsubscribeConfig): Uns
   return { url, mailto, token };
 }
 
-/** Builds the message bytes once: sent over SMTP, appended to Sent, imported into the thread. */
-export async function composeMessage(
-  mail: ClaimedMail,
-  content: RenderedContent,
-  options: { fromName?: string | undefined; date: Date; unsubscribe: UnsubscribeLinks | null; dkim?: DkimConfig | undefined },
-): Promise<Buffer> {
+export interface ComposeOptions {
+  readonly fromName?: string | undefined;
+  readonly date: Date;
+  readonly unsubscribe: UnsubscribeLinks | null;
+}
+
+/**
+ * The message as nodemailer's composer takes it: headers, bodies, Message-ID, date and a multipart
+ * boundary from the Message-ID, so the same mail composes to the same bytes every time. The sender
+ * hands these to the SMTP transport, which composes the message once, as it streams it.
+ */
+export function messageOptions(mail: ClaimedMail, content: RenderedContent, options: ComposeOptions): Mail.Options & { baseBoundary: string } {
   const headers: Record<string, string> = { ...(mail.headers ?? {}) };
   if (options.unsubscribe) {
     const u = options.unsubscribe;
@@ -67,8 +73,12 @@ export async function composeMessage(
     ...(mail.inReplyTo ? { inReplyTo: `<${mail.inReplyTo}>` } : {}),
     ...(mail.references && mail.references.length > 0 ? { references: mail.references.map((r) => `<${r}>`) } : {}),
   };
-  const composer = new MailComposer(mailOptions);
-  const raw = await composer.compile().build();
+  return mailOptions;
+}
+
+/** The message bytes (DKIM-signed when a key is given): what the sender streams for the same mail and options. */
+export async function composeMessage(mail: ClaimedMail, content: RenderedContent, options: ComposeOptions & { dkim?: DkimConfig | undefined }): Promise<Buffer> {
+  const raw = await new MailComposer(messageOptions(mail, content, options)).compile().build();
   if (!options.dkim) return raw;
   const signed = new DKIM({ domainName: options.dkim.domainName, keySelector: options.dkim.keySelector, privateKey: options.dkim.privateKey }).sign(raw);
   const chunks: Buffer[] = [];

@@ -1,4 +1,5 @@
-import { Readable } from 'node:stream';
+import { pipeline, Transform } from 'node:stream';
+import type Mail from 'nodemailer/lib/mailer';
 import { hostname } from 'node:os';
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
@@ -6,7 +7,7 @@ import { describeError, isAppError } from '../shared/app-error.ts';
 import type { Clock } from '../shared/clock.ts';
 import { silentLogger, type Logger } from '../shared/logger.ts';
 import { claimDue, type ClaimDecision, type ClaimedMail } from './claim.ts';
-import { composeMessage, isPromotional, unsubscribeLinks, type UnsubscribeConfig, type UnsubscribeLinks } from './compose.ts';
+import { isPromotional, messageOptions, unsubscribeLinks, type UnsubscribeConfig, type UnsubscribeLinks } from './compose.ts';
 import { seededUnit } from './jitter.ts';
 import { processBounces, type BounceResult, type RawLoader } from './bounces.ts';
 import { recoverExpiredLeases, resolveUncertain } from './recovery.ts';
@@ -14,7 +15,7 @@ import { processMailtoUnsubscribes } from './unsubscribe.ts';
 import type { RenderedContent, Renderer } from './renderer.ts';
 import type { OutboundSettings } from './settings.ts';
 import { classifySmtpError, oneLine, type SmtpErrorLike, type SmtpOutcome } from './smtp-outcome.ts';
-import type { SmtpTransports } from './smtp-transports.ts';
+import type { SmtpTransports, StreamTap, TappedMail } from './smtp-transports.ts';
 import { backoffMs } from './throttle-math.ts';
 
 /** Called after a mail is recorded as sent (append to Sent, import into its thread). Errors are stored, never thrown. */
@@ -150,29 +151,38 @@ function prerender(deps: SenderDeps, claimed: readonly ClaimedMail[], links: Rea
 async function sendOne(deps: SenderDeps, mail: ClaimedMail, links: UnsubscribeLinks | null, prerendered?: RenderedContent): Promise<MailReport> {
   const { db, clock } = deps;
   const log = deps.logger ?? silentLogger;
-  // 1. Render and compose. A failure here concerns this row only.
-  let raw: Buffer;
-  let fromName: string | undefined;
+  // 1. Render. A failure here concerns this row only.
+  let options: Mail.Options;
   let transport;
   try {
     const content = prerendered ?? render(deps, mail, links);
     transport = await deps.transports.get(mail.accountId);
-    fromName = transport.fromName;
-    raw = await composeMessage(mail, content, { fromName, date: clock.now(), unsubscribe: links, dkim: transport.dkim });
+    options = messageOptions(mail, content, { fromName: transport.fromName, date: clock.now(), unsubscribe: links });
   } catch (e) {
     const words = `${isAppError(e) ? e.code : 'render failed'}: ${describeError(e)}`;
     await finishFailed(db, clock, mail, oneLine(words), 'failed');
     return { id: mail.id, toAddress: mail.toAddress, outcome: 'render-failed', detail: words };
   }
-  // 2. SMTP. The message counts as handed over once nodemailer has read all of it.
+  // 2. SMTP. The transport composes (and signs) the message as it streams it, once; the message
+  // counts as handed over once the server has had all of it. The bytes are kept only when
+  // something after sending needs them (the copy in Sent, the import into the thread).
   let handedOver = false;
-  const stream = Readable.from([raw]);
-  stream.once('end', () => {
-    handedOver = true;
-  });
+  const kept: Buffer[] | null = deps.afterSent ? [] : null;
+  const tap: StreamTap = (source) => {
+    let out = source;
+    if (kept) {
+      kept.length = 0;
+      out = pipeline(source, new Transform({ transform(chunk: Buffer, _enc, cb) { kept.push(chunk); cb(null, chunk); } }), () => undefined);
+    }
+    out.once('end', () => {
+      handedOver = true;
+    });
+    return out;
+  };
   let response: string;
   try {
-    const info = await transport.transporter.sendMail({ envelope: { from: mail.accountEmail, to: [mail.toAddress] }, raw: stream, messageId: `<${mail.messageId}>` });
+    const data: Mail.Options & TappedMail = { ...options, envelope: { from: mail.accountEmail, to: [mail.toAddress] }, ...(transport.dkim ? { dkim: { ...transport.dkim } } : {}), rapportTap: tap };
+    const info = await transport.transporter.sendMail(data);
     response = oneLine(String(info.response ?? '250 accepted'));
   } catch (e) {
     const outcome = classifySmtpError(e as SmtpErrorLike, handedOver);
@@ -181,7 +191,8 @@ async function sendOne(deps: SenderDeps, mail: ClaimedMail, links: UnsubscribeLi
   }
   // 3. Record, in the same breath as the server's acceptance.
   await markSent(db, clock, mail, response);
-  if (deps.afterSent) {
+  if (deps.afterSent && kept) {
+    const raw = Buffer.concat(kept);
     const note = await deps.afterSent(mail, raw).catch((e: unknown) => `failed: ${describeError(e)}`);
     if (note) await db.kysely.updateTable('outbox').set({ sent_copy: note }).where('id', '=', mail.id).execute();
   }

@@ -1,10 +1,23 @@
 import { readFileSync } from 'node:fs';
+import type { Readable } from 'node:stream';
 import nodemailer, { type Transporter } from 'nodemailer';
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import { AppError, describeError } from '../shared/app-error.ts';
 import type { DkimConfig } from './compose.ts';
 import type { OutboundSettings } from './settings.ts';
+
+/**
+ * Sees the stream of a mail's bytes as the transport reads it to the server (after composing and
+ * DKIM signing) and returns the stream to send: the sender learns from it when the server has had
+ * the whole message, and keeps a copy of the bytes when it needs them.
+ */
+export type StreamTap = (stream: Readable) => Readable;
+
+/** Mail data for sendMail with a tap (see StreamTap). */
+export interface TappedMail {
+  readonly rapportTap?: StreamTap;
+}
 
 export interface SmtpCredentials {
   readonly user: string;
@@ -101,6 +114,12 @@ export class SmtpTransports {
     // a random id (five random draws) for its own bookkeeping, on every mail. The raw bytes are sent as they are.
     transporter.use('stream', (mail, done) => {
       if (mail.data.raw && typeof mail.data.messageId === 'string' && !mail.message.getHeader('Message-ID')) mail.message.setHeader('Message-ID', mail.data.messageId);
+      const tap = (mail.data as TappedMail).rapportTap;
+      if (tap) {
+        const message = mail.message;
+        const create = message.createReadStream.bind(message);
+        message.createReadStream = (...args: Parameters<typeof create>) => tap(create(...args));
+      }
       done();
     });
     return { transporter, dkim, fromName: cfg?.fromName };

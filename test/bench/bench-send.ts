@@ -3,8 +3,14 @@
 // (b) Rapport's whole path (claim, render, send, record) with throttles off, 1 and 4 workers, ratio b/a;
 // (c) an account limit of 50 a second for 10 seconds: total, and the largest sliding one-second window.
 // Sizes: BENCH_SEND_N (20000), BENCH_SEND_KB (20), BENCH_SEND_CONNECTIONS (10), BENCH_SEND_RATE (50),
-// BENCH_SEND_SECONDS (10), BENCH_SEND_PHASES (a,b1,b4,c: which parts to run, for profiling one of them). Database: DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test, else PGlite.
+// BENCH_SEND_SECONDS (10), BENCH_SEND_PHASES (a,b1,b4,c: which parts to run, for profiling one of them),
+// BENCH_SEND_ROUNDS (3: (a) and (b) with 4 workers take turns this many times; the ratio is printed per round and of the faster runs),
+// BENCH_SEND_PROF=DIR (a CPU profile of each timed phase, a.cpuprofile, b1.cpuprofile...: set-up left out).
+// Database: DATABASE_URL, else postgres://postgres@127.0.0.1:5432/test, else PGlite.
+import { writeFileSync } from 'node:fs';
+import inspector from 'node:inspector';
 import os from 'node:os';
+import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import Handlebars from 'handlebars';
@@ -22,6 +28,9 @@ const CONNS = Number(process.env.BENCH_SEND_CONNECTIONS ?? 10);
 const RATE = Number(process.env.BENCH_SEND_RATE ?? 50);
 const SECONDS = Number(process.env.BENCH_SEND_SECONDS ?? 10);
 const PHASES = new Set((process.env.BENCH_SEND_PHASES ?? 'a,b1,b4,c').split(','));
+const ROUNDS = Math.max(1, Number(process.env.BENCH_SEND_ROUNDS ?? 3));
+/** Each phase's timed runs (ms), in order. */
+const times: Record<string, number[]> = { a: [], b1: [], b4: [] };
 
 const arrivals: number[] = [];
 const server = new SMTPServer({
@@ -67,15 +76,30 @@ let cpu0 = process.cpuUsage();
 const cpuStart = (): void => {
   cpu0 = process.cpuUsage();
 };
+/** With BENCH_SEND_PROF: profiles the timed part of a phase only (setting up the outbox is left out). */
+const profiler = process.env.BENCH_SEND_PROF ? new inspector.Session() : null;
+profiler?.connect();
+const post = (method: string): Promise<unknown> => new Promise((resolve, reject) => profiler?.post(method, (err, res) => (err ? reject(err) : resolve(res))));
+async function profileStart(): Promise<void> {
+  if (!profiler) return;
+  await post('Profiler.enable');
+  await post('Profiler.start');
+}
+async function profileStop(phase: string): Promise<void> {
+  if (!profiler) return;
+  const res = (await post('Profiler.stop')) as { profile: unknown };
+  writeFileSync(path.join(process.env.BENCH_SEND_PROF as string, `${phase}.cpuprofile`), JSON.stringify(res.profile));
+}
 const cpuSince = (): string => {
   const c = process.cpuUsage(cpu0);
-  return `node CPU ${((c.user + c.system) / 1000 / 1000).toFixed(1)} s`;
+  return `node CPU ${((c.user + c.system) / 1000 / 1000).toFixed(1)} s, of it system ${(c.system / 1000 / 1000).toFixed(1)} s`;
 };
 
 // (a) nodemailer alone.
 async function benchNodemailer(): Promise<number> {
   const t = nodemailer.createTransport({ pool: true, host: '127.0.0.1', port, secure: false, ignoreTLS: true, maxConnections: CONNS, maxMessages: Infinity });
   const start = arrivals.length;
+  await profileStart();
   cpuStart();
   const t0 = Date.now();
   let next = 0;
@@ -87,6 +111,7 @@ async function benchNodemailer(): Promise<number> {
   };
   await Promise.all(Array.from({ length: CONNS * 4 }, worker));
   const ms = Date.now() - t0;
+  await profileStop(`a.${times.a!.length + 1}`);
   t.close();
   if (arrivals.length - start !== N) throw new Error(`nodemailer: sink got ${arrivals.length - start} of ${N}`);
   return ms;
@@ -116,10 +141,12 @@ async function benchRapport(db: Db, accountId: number, workers: number): Promise
   const settings = parseOutboundSettings({ throttles: false, claimBatch: Number(process.env.BENCH_SEND_CLAIM ?? CONNS * 4), pollMs: 50 });
   const transports = new SmtpTransports(db, { settings, credentials: async () => null, maxConnections: CONNS });
   const start = arrivals.length;
+  await profileStart();
   cpuStart();
   const t0 = Date.now();
   const res = await runSender({ db, settings, clock: systemClock, transports, renderer }, { workers, once: true });
   const ms = Date.now() - t0;
+  await profileStop(`b${workers}.${times[`b${workers}`]!.length + 1}`);
   await transports.closeAll();
   const sent = (await sql<{ n: number }>`SELECT count(*)::int AS n FROM outbox WHERE state = 'sent'`.execute(db.kysely)).rows[0]?.n;
   if (res.sent !== N || sent !== N || arrivals.length - start !== N) throw new Error(`rapport ${workers}w: sent ${res.sent}, recorded ${sent}, sink got ${arrivals.length - start} of ${N}`);
@@ -167,12 +194,25 @@ try {
   const acct = await sql<{ id: number }>`INSERT INTO mail_accounts (name, email, smtp_host, smtp_port, smtp_tls, saves_sent) VALUES ('bench', 'bench@sender.test', '127.0.0.1', ${port}, 'none', true) RETURNING id`.execute(db.kysely);
   const accountId = Number(acct.rows[0]!.id);
   console.log(`bench:send  ${N} mails of ~${KB} KB, ${CONNS} SMTP connections, ${db.backend}, loadavg before ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  const a = PHASES.has('a') ? await benchNodemailer() : NaN;
-  if (PHASES.has('a')) console.log(`(a) nodemailer pool alone:            ${rate(N, a)}  (${(a / 1000).toFixed(1)} s, ${cpuSince()})`);
-  for (const workers of [1, 4]) {
-    if (!PHASES.has(`b${workers}`)) continue;
-    const b = await benchRapport(db, accountId, workers);
-    console.log(`(b) Rapport, ${workers} worker${workers > 1 ? 's' : ' '}:               ${rate(N, b)}  (${(b / 1000).toFixed(1)} s, ${cpuSince()})  b/a = ${(a / b).toFixed(2)}`);
+  // (a) and (b) take turns, ROUNDS times (1 worker in the first round only): this machine's speed drifts
+  // by a fifth from one half-minute to the next, so each is timed more than once, side by side.
+  for (let round = 1; round <= ROUNDS; round++) {
+    if (PHASES.has('a')) {
+      const a = await benchNodemailer();
+      times.a!.push(a);
+      console.log(`(a) nodemailer pool alone:            ${rate(N, a)}  (${(a / 1000).toFixed(1)} s, ${cpuSince()})  [round ${round}]`);
+    }
+    for (const workers of round === 1 ? [1, 4] : [4]) {
+      if (!PHASES.has(`b${workers}`)) continue;
+      const b = await benchRapport(db, accountId, workers);
+      times[`b${workers}`]!.push(b);
+      const a = times.a!.at(-1) ?? NaN;
+      console.log(`(b) Rapport, ${workers} worker${workers > 1 ? 's' : ' '}:               ${rate(N, b)}  (${(b / 1000).toFixed(1)} s, ${cpuSince()})  b/a = ${(a / b).toFixed(2)} against this round's (a)  [round ${round}]`);
+    }
+  }
+  const best = (k: string): number => Math.min(...(times[k] ?? []));
+  if (ROUNDS > 1 && times.a!.length > 0 && times.b4!.length > 0) {
+    console.log(`    b/a with 4 workers, the faster of ${ROUNDS} runs each: ${rate(N, best('b4'))} / ${rate(N, best('a'))} = ${(best('a') / best('b4')).toFixed(2)}; round by round: ${times.b4!.map((b, i) => (times.a![i]! / b).toFixed(2)).join(', ')}`);
   }
   if (PHASES.has('c')) {
     const r = await benchRate(db, accountId);

@@ -143,7 +143,7 @@ describe(`faults while sending on ${testBackend}`, () => {
     expect((await t.db.kysely.selectFrom('outbox').select('state').where('idempotency_key', '=', 'later').executeTakeFirstOrThrow()).state).toBe('planned');
   });
 
-  it('signs with DKIM when the account has a key configured (the signature verifies with the public key)', async () => {
+  it('signs with DKIM when the account has a key configured (the signature verifies with the public key; the bytes kept after sending are those sent)', async () => {
     const sink = await startSink();
     closers.push(sink.close);
     const acct = await addTestAccount(t.db, { name: 'signed', email: 'sales@maker.cn', smtpPort: sink.port });
@@ -152,8 +152,12 @@ describe(`faults while sending on ${testBackend}`, () => {
     const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     writeFileSync(path.join(dir, 'key.pem'), privateKey.export({ type: 'pkcs8', format: 'pem' }));
     await enqueueMail(t.db, [{ idempotencyKey: 'd', accountId: acct.id, toAddress: 'wang@acme.com', kind: 'personal', subject: 'Signed 签名', textBody: 'Line one\r\n\r\nLine  two  \r\n\r\n' }]);
-    await processBatch(deps(systemClock, { accounts: { signed: { dkim: { domainName: 'maker.cn', keySelector: 'rapport', privateKeyFile: path.join(dir, 'key.pem') } } } }));
+    // the bytes kept for the copy in Sent and the thread are the bytes the server got, signature included
+    const kept: Buffer[] = [];
+    await processBatch(deps(systemClock, { accounts: { signed: { dkim: { domainName: 'maker.cn', keySelector: 'rapport', privateKeyFile: path.join(dir, 'key.pem') } } } }, { afterSent: async (_mail, bytes) => (kept.push(bytes), null) }));
     expect(sink.mails).toHaveLength(1);
+    expect(kept).toHaveLength(1);
+    expect(kept[0]!.equals(sink.mails[0]!.raw)).toBe(true);
     const raw = sink.mails[0]!.raw.toString('latin1');
     expect(verifyDkim(raw, publicKey.export({ type: 'spki', format: 'pem' }).toString())).toEqual({ d: 'maker.cn', s: 'rapport', ok: true });
     // A changed body no longer verifies (the check can fail).
