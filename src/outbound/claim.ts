@@ -162,40 +162,43 @@ async function claimInTransaction(
   let nowMs = now.getTime();
   const only = options.onlyIds && options.onlyIds.length > 0 ? sql`AND o.id = ANY(${sql.val([...options.onlyIds])}::bigint[])` : sql``;
   const due = options.onlyIds ? sql`` : sql`AND o.due_at <= ${now}`;
-  const candidates = (
-    await sql<CandidateRow>`
-      SELECT o.id, o.account_id, o.client_id, o.contact_id, o.to_address, o.to_name, o.address_key, o.to_domain, o.kind,
-             o.template, o.locale, o.data, o.subject, o.html, o.text_body, o.headers, o.campaign_id, o.not_after,
-             o.message_id, o.in_reply_to, o.reference_ids, o.attempts, o.defer_reason
-        FROM outbox o
-       WHERE o.state = 'planned' ${due} ${only}
-         AND NOT EXISTS (SELECT 1 FROM outbound_account_settings s WHERE s.account_id = o.account_id AND s.paused_at IS NOT NULL)
-       ORDER BY o.priority, o.due_at, o.id
-       LIMIT ${batch}
-       FOR UPDATE OF o SKIP LOCKED`.execute(trx)
-  ).rows.map((r) => ({ ...r, id: Number(r.id), account_id: Number(r.account_id), attempts: Number(r.attempts) }));
-  if (candidates.length === 0) return { claimed: [], decisions: [], busy: 0 };
-
-  const accountIds = [...new Set(candidates.map((c) => c.account_id))];
+  // One read: the due rows, locked, with their account and whether the address may be mailed (the
+  // suppression list is checked here, at claim time, not only when the mail was planned).
+  const rows = (
+    await sql<CandidateRow & { a_id: number | null; a_name: string; a_email: string; a_smtp_host: string | null; a_saves_sent: boolean; a_limits: Record<string, number | null> | null; a_warmup_started_at: Date | null; a_next_send_at: Date | null; suppressed: string | null; invalid: string | null }>`
+      WITH c AS (
+        SELECT o.id, o.account_id, o.client_id, o.contact_id, o.to_address, o.to_name, o.address_key, o.to_domain, o.kind,
+               o.template, o.locale, o.data, o.subject, o.html, o.text_body, o.headers, o.campaign_id, o.not_after,
+               o.message_id, o.in_reply_to, o.reference_ids, o.attempts, o.defer_reason, o.priority, o.due_at
+          FROM outbox o
+         WHERE o.state = 'planned' ${due} ${only}
+           AND NOT EXISTS (SELECT 1 FROM outbound_account_settings s WHERE s.account_id = o.account_id AND s.paused_at IS NOT NULL)
+         ORDER BY o.priority, o.due_at, o.id
+         LIMIT ${batch}
+         FOR UPDATE OF o SKIP LOCKED)
+      SELECT c.id, c.account_id, c.client_id, c.contact_id, c.to_address, c.to_name, c.address_key, c.to_domain, c.kind,
+             c.template, c.locale, c.data, c.subject, c.html, c.text_body, c.headers, c.campaign_id, c.not_after,
+             c.message_id, c.in_reply_to, c.reference_ids, c.attempts, c.defer_reason,
+             a.id AS a_id, a.name AS a_name, a.email AS a_email, a.smtp_host AS a_smtp_host, a.saves_sent AS a_saves_sent,
+             s.limits AS a_limits, s.warmup_started_at AS a_warmup_started_at, s.next_send_at AS a_next_send_at,
+             (SELECT x.source || ': ' || x.reason FROM suppressions x WHERE x.address_key = c.address_key) AS suppressed,
+             (SELECT 'address marked invalid' || coalesce(': ' || ce.status_reason, '') FROM contact_emails ce
+               WHERE ce.status = 'invalid' AND ce.address_key = c.address_key LIMIT 1) AS invalid
+        FROM c
+        LEFT JOIN mail_accounts a ON a.id = c.account_id
+        LEFT JOIN outbound_account_settings s ON s.account_id = c.account_id
+       ORDER BY c.priority, c.due_at, c.id`.execute(trx)
+  ).rows;
+  if (rows.length === 0) return { claimed: [], decisions: [], busy: 0 };
+  const candidates: CandidateRow[] = rows.map((r) => ({ ...r, id: Number(r.id), account_id: Number(r.account_id), attempts: Number(r.attempts) }));
   const accounts = new Map<number, AccountInfo>();
-  for (const a of (
-    await sql<AccountInfo>`
-      SELECT a.id, a.name, a.email, a.smtp_host, a.saves_sent, s.limits, s.warmup_started_at, s.next_send_at
-        FROM mail_accounts a LEFT JOIN outbound_account_settings s ON s.account_id = a.id
-       WHERE a.id = ANY(${sql.val(accountIds)}::bigint[])`.execute(trx)
-  ).rows) {
-    accounts.set(Number(a.id), { ...a, id: Number(a.id) });
-  }
-
-  const keys = [...new Set(candidates.map((c) => c.address_key))];
   const suppressed = new Map<string, string>();
-  for (const s of (await sql<{ address_key: string; reason: string; source: string }>`SELECT address_key, reason, source FROM suppressions WHERE address_key = ANY(${sql.val(keys)}::text[])`.execute(trx)).rows) {
-    suppressed.set(s.address_key, `${s.source}: ${s.reason}`);
-  }
-  for (const s of (
-    await sql<{ address_key: string; status_reason: string | null }>`SELECT address_key, status_reason FROM contact_emails WHERE status = 'invalid' AND address_key = ANY(${sql.val(keys)}::text[])`.execute(trx)
-  ).rows) {
-    if (!suppressed.has(s.address_key)) suppressed.set(s.address_key, `address marked invalid${s.status_reason ? `: ${s.status_reason}` : ''}`);
+  for (const r of rows) {
+    if (r.a_id !== null && !accounts.has(Number(r.a_id))) {
+      accounts.set(Number(r.a_id), { id: Number(r.a_id), name: r.a_name, email: r.a_email, smtp_host: r.a_smtp_host, saves_sent: r.a_saves_sent, limits: r.a_limits, warmup_started_at: r.a_warmup_started_at, next_send_at: r.a_next_send_at });
+    }
+    const why = r.suppressed ?? r.invalid;
+    if (why !== null) suppressed.set(r.address_key, why);
   }
 
   const throttled = settings.throttles;
@@ -297,16 +300,24 @@ async function claimInTransaction(
   if (reserve.length > 0) {
     const leaseUntil = new Date(nowMs + settings.leaseSeconds * 1000);
     const token = randomUUID();
-    await trx
-      .updateTable('outbox')
-      .set((eb) => ({ state: 'claimed', attempts: eb('attempts', '+', 1), lease_until: leaseUntil, claim_token: token, claimed_by: options.workerId, claimed_at: now, defer_until: null, defer_reason: null, updated_at: now }))
-      .where('id', 'in', reserve.map((c) => c.id))
-      .execute();
-    const slots = await trx
-      .insertInto('outbound_send_log')
-      .values(reserve.map((c) => ({ outbox_id: c.id, account_id: c.account_id, to_domain: c.to_domain, address_key: c.address_key, contact_id: c.contact_id, client_id: c.client_id, budget: budgetOf(c.kind), reserved_at: now })))
-      .returning(['id', 'outbox_id'])
-      .execute();
+    // One statement: the rows claimed with their lease, their slots in the send log, their history.
+    const col = <T>(f: (c: CandidateRow) => T): T[] => reserve.map(f);
+    const slots = (
+      await sql<{ id: number; outbox_id: number }>`
+        WITH v AS (
+          SELECT * FROM unnest(${sql.val(col((c) => c.id))}::bigint[], ${sql.val(col((c) => c.account_id))}::bigint[], ${sql.val(col((c) => c.to_domain))}::text[],
+                               ${sql.val(col((c) => c.address_key))}::text[], ${sql.val(col((c) => c.contact_id))}::bigint[], ${sql.val(col((c) => c.client_id))}::bigint[],
+                               ${sql.val(col((c) => budgetOf(c.kind)))}::text[])
+                 AS v(outbox_id, account_id, to_domain, address_key, contact_id, client_id, budget)),
+        u AS (
+          UPDATE outbox o SET state = 'claimed', attempts = o.attempts + 1, lease_until = ${leaseUntil}, claim_token = ${token}, claimed_by = ${options.workerId},
+                 claimed_at = ${now}, defer_until = NULL, defer_reason = NULL, updated_at = ${now}
+            FROM v WHERE o.id = v.outbox_id),
+        e AS (INSERT INTO outbox_events (outbox_id, at, event, detail) SELECT outbox_id, ${now}, 'claimed', ${`by ${options.workerId}`} FROM v)
+        INSERT INTO outbound_send_log (outbox_id, account_id, to_domain, address_key, contact_id, client_id, budget, reserved_at)
+        SELECT outbox_id, account_id, to_domain, address_key, contact_id, client_id, budget, ${now} FROM v
+        RETURNING id, outbox_id`.execute(trx)
+    ).rows;
     const slotOf = new Map(slots.map((s) => [Number(s.outbox_id), Number(s.id)]));
     for (const c of reserve) {
       const a = accounts.get(c.account_id)!;
@@ -335,15 +346,15 @@ async function claimInTransaction(
                 FROM unnest(${sql.val(list.map((d) => d.id))}::bigint[], ${sql.val(list.map((d) => d.reason ?? ''))}::text[]) AS v(id, r)
                WHERE o.id = v.id`.execute(trx);
   }
-  // History: a deferral is recorded when its reason changes (not at every re-check).
   const prevReason = new Map(candidates.map((c) => [c.id, c.defer_reason]));
+  // History of the other decisions (a claim's is written with it): a deferral when its reason changes (not at every re-check).
   const events = decisions
-    .filter((d) => d.action !== 'defer' || reasonKind(prevReason.get(d.id)) !== reasonKind(d.reason))
+    .filter((d) => d.action !== 'send' && (d.action !== 'defer' || reasonKind(prevReason.get(d.id)) !== reasonKind(d.reason)))
     .map((d) => ({
       outbox_id: d.id,
       at: now,
-      event: d.action === 'send' ? 'claimed' : d.action === 'defer' ? 'deferred' : d.action === 'expire' ? 'expired' : 'suppressed',
-      detail: d.action === 'send' ? `by ${options.workerId}` : d.action === 'defer' ? `until ${iso(d.until!)}: ${d.reason}` : (d.reason ?? null),
+      event: d.action === 'defer' ? 'deferred' : d.action === 'expire' ? 'expired' : 'suppressed',
+      detail: d.action === 'defer' ? `until ${iso(d.until!)}: ${d.reason}` : (d.reason ?? null),
     }));
   if (events.length > 0) await trx.insertInto('outbox_events').values(events).execute();
   return { claimed, decisions, busy };
