@@ -50,13 +50,20 @@ export async function linkThreads(trx: Kysely<Database>, threadIds: ReadonlyArra
   const ctx = await loadLinkContext(trx, all, us);
   const changes: Array<{ id: number; d: LinkDecision; manual: boolean }> = [];
   const suggestions = new Map<string, { address: string; name: string | null; client_id: number; domain: string; thread_id: number }>();
-  for (const t of threads) {
-    const sent = new Map<string, { n: number; name: string | null }>();
-    for (const s of senders) {
-      if (s.thread_id !== t.id || !s.from_address) continue;
-      const cur = sent.get(s.from_address);
-      sent.set(s.from_address, { n: (cur?.n ?? 0) + s.n, name: cur?.name ?? s.from_name });
+  // who sent how many messages in each thread (one pass over the rows, not one per thread)
+  const sentBy = new Map<number, Map<string, { n: number; name: string | null }>>();
+  for (const s of senders) {
+    if (s.thread_id === null || !s.from_address) continue;
+    let sent = sentBy.get(s.thread_id);
+    if (!sent) {
+      sent = new Map();
+      sentBy.set(s.thread_id, sent);
     }
+    const cur = sent.get(s.from_address);
+    sent.set(s.from_address, { n: (cur?.n ?? 0) + s.n, name: cur?.name ?? s.from_name });
+  }
+  for (const t of threads) {
+    const sent = sentBy.get(t.id) ?? new Map<string, { n: number; name: string | null }>();
     const participants: LinkParticipant[] = t.participants.map((address) => ({ address, name: sent.get(address)?.name ?? null, sent: sent.get(address)?.n ?? 0 }));
     const decision = decideLink(participants, ctx);
     out.set(t.id, decision);

@@ -192,6 +192,8 @@ export async function storeMessages(db: Db | Kysely<Database>, items: ReadonlyAr
   });
 }
 
+const SURROGATE = /[\uD800-\uDFFF]/;
+
 /**
  * When `part` is the start of `text`: its length in characters as PostgreSQL counts them
  * (code points: a surrogate pair is one, a lone surrogate, stored as U+FFFD, is one), for
@@ -199,6 +201,8 @@ export async function storeMessages(db: Db | Kysely<Database>, items: ReadonlyAr
  */
 export function prefixChars(text: string | null, part: string | null): number | null {
   if (text === null || part === null || !text.startsWith(part)) return null;
+  // most text has no surrogates at all: one native scan instead of a loop over every character
+  if (!SURROGATE.test(part)) return part.length;
   const last = part.charCodeAt(part.length - 1);
   if (last >= 0xd800 && last <= 0xdbff) return null; // half a pair: let the part go as it is
   let n = part.length;
