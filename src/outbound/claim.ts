@@ -117,6 +117,9 @@ interface AccountInfo {
 
 class Rollback extends Error {}
 
+/** Past this a send has answered or timed out (the SMTP socket timeout is a minute). */
+const STALE_IN_FLIGHT_MS = 2 * 60_000;
+
 /** A 63-bit advisory-lock key for a throttle key, scoped to the schema. */
 function lockKey(schema: string, key: string): string {
   const h = createHash('sha256').update(`${schema}\u0000${key}`).digest();
@@ -472,11 +475,13 @@ class Gate {
     const longest = Math.max(...rules.map((r) => r.windowMs));
     const nowMs = this.now.getTime();
     const rows = (
-      await sql<{ finished_at: Date | null }>`SELECT finished_at FROM outbound_send_log WHERE ${where} AND (finished_at IS NULL OR finished_at > ${new Date(nowMs - longest)})`.execute(this.trx)
+      await sql<{ finished_at: Date | null; reserved_at: Date }>`SELECT finished_at, reserved_at FROM outbound_send_log WHERE ${where} AND (finished_at IS NULL OR finished_at > ${new Date(nowMs - longest)})`.execute(this.trx)
     ).rows;
     return {
       windows: rules.map((rule) => ({ rule, used: rows.filter((r) => r.finished_at === null || r.finished_at.getTime() > nowMs - rule.windowMs).length })),
-      inFlight: rows.filter((r) => r.finished_at === null).length,
+      // A slot still open after STALE_IN_FLIGHT_MS belongs to a sender that died (its lease ends later and
+      // recovery makes it uncertain): it holds no live connection, so it does not count against the cap.
+      inFlight: rows.filter((r) => r.finished_at === null && r.reserved_at.getTime() > nowMs - STALE_IN_FLIGHT_MS).length,
     };
   }
 
