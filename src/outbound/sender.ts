@@ -1,4 +1,4 @@
-import { pipeline, Transform } from 'node:stream';
+import { pipeline, Readable, Transform } from 'node:stream';
 import type Mail from 'nodemailer/lib/mailer';
 import { hostname } from 'node:os';
 import { sql } from 'kysely';
@@ -148,6 +148,35 @@ function prerender(deps: SenderDeps, claimed: readonly ClaimedMail[], links: Rea
   return out;
 }
 
+/**
+ * Watches one mail's byte stream as the SMTP transport reads it. `handedOver` turns true once the server
+ * has had all of it. nodemailer's pool streams a message again when its connection closed (up to five
+ * times); after a whole handover the server may have accepted it, so a second stream then fails at once
+ * (the row becomes uncertain) instead of sending the mail twice. Before that, a second stream is a clean
+ * retry, and the bytes kept (keep: for the copy in Sent and the thread) start over.
+ */
+export function handoverTap(keep: boolean): { tap: StreamTap; handedOver(): boolean; bytes(): Buffer | null } {
+  let handedOver = false;
+  const kept: Buffer[] = [];
+  const tap: StreamTap = (source) => {
+    if (handedOver) {
+      source.destroy();
+      return new Readable({
+        read() {
+          this.destroy(new Error('the server had the whole message on a connection that closed without an answer: not sent again'));
+        },
+      });
+    }
+    kept.length = 0;
+    const out = keep ? pipeline(source, new Transform({ transform(chunk: Buffer, _enc, cb) { kept.push(chunk); cb(null, chunk); } }), () => undefined) : source;
+    out.once('end', () => {
+      handedOver = true;
+    });
+    return out;
+  };
+  return { tap, handedOver: () => handedOver, bytes: () => (keep && handedOver ? Buffer.concat(kept) : null) };
+}
+
 async function sendOne(deps: SenderDeps, mail: ClaimedMail, links: UnsubscribeLinks | null, prerendered?: RenderedContent): Promise<MailReport> {
   const { db, clock } = deps;
   const log = deps.logger ?? silentLogger;
@@ -166,33 +195,21 @@ async function sendOne(deps: SenderDeps, mail: ClaimedMail, links: UnsubscribeLi
   // 2. SMTP. The transport composes (and signs) the message as it streams it, once; the message
   // counts as handed over once the server has had all of it. The bytes are kept only when
   // something after sending needs them (the copy in Sent, the import into the thread).
-  let handedOver = false;
-  const kept: Buffer[] | null = deps.afterSent ? [] : null;
-  const tap: StreamTap = (source) => {
-    let out = source;
-    if (kept) {
-      kept.length = 0;
-      out = pipeline(source, new Transform({ transform(chunk: Buffer, _enc, cb) { kept.push(chunk); cb(null, chunk); } }), () => undefined);
-    }
-    out.once('end', () => {
-      handedOver = true;
-    });
-    return out;
-  };
+  const handover = handoverTap(deps.afterSent !== undefined && deps.afterSent !== null);
   let response: string;
   try {
-    const data: Mail.Options & TappedMail = { ...options, envelope: { from: mail.accountEmail, to: [mail.toAddress] }, ...(transport.dkim ? { dkim: { ...transport.dkim } } : {}), rapportTap: tap };
+    const data: Mail.Options & TappedMail = { ...options, envelope: { from: mail.accountEmail, to: [mail.toAddress] }, ...(transport.dkim ? { dkim: { ...transport.dkim } } : {}), rapportTap: handover.tap };
     const info = await transport.transporter.sendMail(data);
     response = oneLine(String(info.response ?? '250 accepted'));
   } catch (e) {
-    const outcome = classifySmtpError(e as SmtpErrorLike, handedOver);
+    const outcome = classifySmtpError(e as SmtpErrorLike, handover.handedOver());
     log.warn({ outbox: mail.id, outcome: outcome.kind, words: outcome.words }, 'smtp send failed');
     return handleFailure(deps, mail, outcome);
   }
   // 3. Record, in the same breath as the server's acceptance.
   await markSent(db, clock, mail, response);
-  if (deps.afterSent && kept) {
-    const raw = Buffer.concat(kept);
+  const raw = handover.bytes();
+  if (deps.afterSent && raw) {
     const note = await deps.afterSent(mail, raw).catch((e: unknown) => `failed: ${describeError(e)}`);
     if (note) await db.kysely.updateTable('outbox').set({ sent_copy: note }).where('id', '=', mail.id).execute();
   }
