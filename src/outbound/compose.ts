@@ -65,8 +65,8 @@ export function messageOptions(mail: ClaimedMail, content: RenderedContent, opti
     from: options.fromName ? { name: options.fromName, address: mail.accountEmail } : mail.accountEmail,
     to: mail.toName ? { name: mail.toName, address: mail.toAddress } : mail.toAddress,
     subject: content.subject.replace(/[\r\n]+/g, ' '),
-    html: content.html || undefined,
-    text: content.text || undefined,
+    html: bodyPart(content.html),
+    text: bodyPart(content.text),
     messageId: `<${mail.messageId}>`,
     date: options.date,
     headers,
@@ -74,6 +74,56 @@ export function messageOptions(mail: ClaimedMail, content: RenderedContent, opti
     ...(mail.references && mail.references.length > 0 ? { references: mail.references.map((r) => `<${r}>`) } : {}),
   };
   return mailOptions;
+}
+
+/** Symbols nodemailer counts against quoted-printable: control characters and anything outside ASCII. */
+const NOT_PLAIN = /[\x00-\x08\x0b\x0c\x0e-\x1f\u0080-\uFFFF]/;
+
+/** True when a line of s (lines end at CR or LF, as in nodemailer's check) is longer than max characters. */
+function hasLineOver(s: string, max: number): boolean {
+  if (s.length > 128 * 1024) return true; // nodemailer does not look into longer text either
+  let start = 0;
+  let cr = s.indexOf('\r');
+  for (;;) {
+    const nl = s.indexOf('\n', start);
+    const end = nl < 0 ? s.length : nl;
+    while (cr >= 0 && cr < end) {
+      if (cr - start > max) return true;
+      start = cr + 1;
+      cr = s.indexOf('\r', start);
+    }
+    if (end - start > max) return true;
+    if (nl < 0) return false;
+    start = nl + 1;
+  }
+}
+
+/**
+ * The transfer encoding nodemailer picks for a text part (7bit for ASCII text with short lines, else
+ * quoted-printable when Latin letters outnumber other symbols, else base64), decided here once: nodemailer
+ * decides it by counting every character of the part, twice as it writes the part (its headers, then its
+ * body), a tenth of the sender's CPU for 20 KB mails. Most mail is all ASCII, which one native scan tells.
+ */
+export function textTransferEncoding(s: string): '7bit' | 'quoted-printable' | 'base64' {
+  if (!NOT_PLAIN.test(s)) {
+    if (!hasLineOver(s, 76)) return '7bit';
+    return /[A-Za-z]/.test(s) ? 'quoted-printable' : 'base64';
+  }
+  let other = 0;
+  let latin = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c <= 0x08 || c === 0x0b || c === 0x0c || (c >= 0x0e && c <= 0x1f) || c >= 0x80) other++;
+    else if ((c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)) latin++;
+  }
+  return other < latin ? 'quoted-printable' : 'base64';
+}
+
+/** A body part with its transfer encoding given, so nodemailer does not work it out again (7bit it finds cheaply). */
+function bodyPart(content: string): Mail.Options['html'] {
+  if (!content) return undefined;
+  const encoding = textTransferEncoding(content);
+  return encoding === '7bit' ? content : { content, contentTransferEncoding: encoding };
 }
 
 /** The message bytes (DKIM-signed when a key is given): what the sender streams for the same mail and options. */
