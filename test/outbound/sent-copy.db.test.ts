@@ -79,12 +79,13 @@ describe.skipIf(!usable)(`after sending, with Dovecot, on ${testBackend}`, () =>
     expect(open.length).toBeGreaterThan(0);
     expect(open.every((r) => r.met_at === null)).toBe(true);
 
+    // Queued and sent on the test's own clock: queued at today's date, the mails would not be due on 2 December.
+    const sendClock = new ManualClock(sh('2026-12-02T10:00:00'));
     await enqueueMail(t.db, [
       { idempotencyKey: 'reply', accountId: linda, toAddress: 'mark.peters@gardenworld.co.uk', toName: 'Mark Peters', kind: 'reply', subject: 'Re: Patio heaters for our spring range', textBody: 'Dear Mark, our offer for 500 HD-PH12 is attached.', inReplyTo: 'en-inq-1to1-01.1@gardenworld.co.uk', references: ['en-inq-1to1-01.1@gardenworld.co.uk'] },
       { idempotencyKey: 'g', accountId: gmailish, toAddress: 'someone@example.org', kind: 'personal', subject: 'Hello', textBody: 'Hello' },
-    ]);
+    ], { clock: sendClock });
     const copy = { linda: sentCopy(t.db, { target: target('linda', 'pw-linda') }), g: sentCopy(t.db, { target: target('gmailish', 'pw-g') }) };
-    const sendClock = new ManualClock(sh('2026-12-02T10:00:00'));
     const d = deps(sendClock, (mail, raw) => (mail.accountId === linda ? copy.linda : copy.g).afterSent(mail, raw));
     try {
       const report = await processBatch(d);
