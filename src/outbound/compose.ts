@@ -4,6 +4,7 @@ import MailComposer from 'nodemailer/lib/mail-composer';
 import DKIM from 'nodemailer/lib/dkim';
 import type { ClaimedMail } from './claim.ts';
 import type { RenderedContent } from './renderer.ts';
+import { rawTextPart } from './text-part.ts';
 import { makeUnsubscribeToken } from './unsubscribe-token.ts';
 
 export interface UnsubscribeConfig {
@@ -65,8 +66,7 @@ export function messageOptions(mail: ClaimedMail, content: RenderedContent, opti
     from: options.fromName ? { name: options.fromName, address: mail.accountEmail } : mail.accountEmail,
     to: mail.toName ? { name: mail.toName, address: mail.toAddress } : mail.toAddress,
     subject: content.subject.replace(/[\r\n]+/g, ' '),
-    html: bodyPart(content.html),
-    text: bodyPart(content.text),
+    ...bodyParts(content),
     messageId: `<${mail.messageId}>`,
     date: options.date,
     headers,
@@ -119,11 +119,21 @@ export function textTransferEncoding(s: string): '7bit' | 'quoted-printable' | '
   return other < latin ? 'quoted-printable' : 'base64';
 }
 
-/** A body part with its transfer encoding given, so nodemailer does not work it out again (7bit it finds cheaply). */
-function bodyPart(content: string): Mail.Options['html'] {
-  if (!content) return undefined;
-  const encoding = textTransferEncoding(content);
-  return encoding === '7bit' ? content : { content, contentTransferEncoding: encoding };
+/**
+ * The body parts for nodemailer. Text that needs quoted-printable or base64 is encoded here (./text-part.ts):
+ * as whole parts when there are two (a multipart/alternative, where each part is a node of its own), else
+ * with the encoding given, so nodemailer does not work it out again. 7bit text goes as it is.
+ */
+function bodyParts(content: RenderedContent): Pick<Mail.Options, 'html' | 'text'> {
+  const parts = { html: content.html || undefined, text: content.text || undefined };
+  const both = parts.html !== undefined && parts.text !== undefined;
+  const part = (type: 'text/html' | 'text/plain', text: string | undefined): Mail.Options['html'] => {
+    if (text === undefined) return undefined;
+    const encoding = textTransferEncoding(text);
+    if (encoding === '7bit') return text;
+    return both ? { raw: rawTextPart(type, text, encoding) } : { content: text, contentTransferEncoding: encoding };
+  };
+  return { html: part('text/html', parts.html), text: part('text/plain', parts.text) };
 }
 
 /** The message bytes (DKIM-signed when a key is given): what the sender streams for the same mail and options. */

@@ -4,7 +4,9 @@ import { describe, expect, it } from 'vitest';
 import MimeNode from 'nodemailer/lib/mime-node';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { messageOptions, textTransferEncoding } from '../../src/outbound/compose.ts';
+import { quotedPrintable } from '../../src/outbound/text-part.ts';
 import type { ClaimedMail } from '../../src/outbound/claim.ts';
+import { simpleParser } from 'mailparser';
 
 const nodemailerChoice = (s: string): string => {
   const node = new MimeNode('text/html; charset=utf-8');
@@ -38,21 +40,42 @@ describe('text transfer encoding', () => {
     for (const s of [...cases, ...strings(3000)].filter((t) => t !== '')) expect(textTransferEncoding(s), JSON.stringify(s.slice(0, 80))).toBe(nodemailerChoice(s));
   });
 
-  it('leaves the composed message byte for byte as nodemailer composes it by itself', async () => {
-    const mail = {
-      id: 1, messageId: 'm1@sender.test', accountEmail: 'me@sender.test', toAddress: 'wang@client.com', toName: '王先生', kind: 'transactional', headers: null,
-      inReplyTo: null, references: null,
-    } as unknown as ClaimedMail;
-    const bodies = [
-      { html: '<p>short</p>\n', text: 'short\n' },
-      { html: `<p>${'valve flange '.repeat(200)}</p>`, text: 'valve flange '.repeat(100) },
-      { html: `<p>尊敬的王先生：${'感谢您的询价。'.repeat(50)}</p>`, text: `Dear 王先生, ${'quotation '.repeat(40)}` },
-    ];
-    for (const b of bodies) {
+  const mail = {
+    id: 1, messageId: 'm1@sender.test', accountEmail: 'me@sender.test', toAddress: 'wang@client.com', toName: '王先生', kind: 'transactional', headers: null,
+    inReplyTo: null, references: null,
+  } as unknown as ClaimedMail;
+  const compose = (b: { html: string; text: string }): Promise<Buffer> =>
+    new MailComposer(messageOptions(mail, { subject: 'Offer', ...b }, { date: new Date('2026-12-03T08:00:00Z'), unsubscribe: null })).compile().build();
+
+  it('gives a one-part message the encoding nodemailer gives it, and the same text', async () => {
+    for (const b of [{ html: '', text: 'short\n' }, { html: `<p>${'valve flange '.repeat(200)}</p>`, text: '' }, { html: '', text: `Dear 王先生, ${'感谢您的询价。'.repeat(50)}` }]) {
       const options = messageOptions(mail, { subject: 'Offer', ...b }, { date: new Date('2026-12-03T08:00:00Z'), unsubscribe: null });
-      const ours = await new MailComposer(options).compile().build();
-      const theirs = await new MailComposer({ ...options, html: b.html, text: b.text }).compile().build();
-      expect(ours.toString()).toBe(theirs.toString());
+      const ours = await simpleParser(await new MailComposer(options).compile().build());
+      const theirs = await simpleParser(await new MailComposer({ ...options, html: b.html || undefined, text: b.text || undefined }).compile().build());
+      expect(ours.headers.get('content-transfer-encoding')).toBe(theirs.headers.get('content-transfer-encoding'));
+      expect([ours.text, ours.html]).toEqual([theirs.text, theirs.html]);
+    }
+  });
+
+  it('encodes two-part mail so a mail reader gets the text back exactly, in lines of 76 characters at most', async () => {
+    const texts = [
+      `<p>${'valve flange = '.repeat(200)}</p>\n<p>Grüße  \n</p>\tend `, `Dear 王先生,\r\n${'quotation '.repeat(40)}\n\nbye 😀 `, `尊敬的王先生：${'感谢您的询价。'.repeat(50)}`,
+      'x'.repeat(500), `${'y'.repeat(74)} \n${'z'.repeat(76)}\t\r\n.`, `lone\rcr and \ud800 surrogate`, 'ends in =', '=', ' ', '\t\t',
+      ...[...strings(400)].filter((t) => t.trim() !== ''),
+    ];
+    // the quoted-printable ones (base64 keeps the bytes as they are, line breaks included: Buffer's encoder)
+    for (const t of texts.filter((x) => textTransferEncoding(x) === 'quoted-printable')) {
+      const raw = await compose({ html: `<p>${t}</p>`, text: t });
+      for (const line of quotedPrintable(t).toString('latin1').split('\r\n')) {
+        expect(line.length, line).toBeLessThanOrEqual(76);
+        expect(line, 'only printable ASCII').toMatch(/^[\t\x20-\x7e]*$/);
+        expect(line, 'no whitespace ends an encoded line').not.toMatch(/[ \t]$/);
+      }
+      const parsed = await simpleParser(raw);
+      // what a reader gets: line breaks as \n, a lone surrogate as U+FFFD (UTF-8 cannot hold it)
+      const expected = t.replace(/\r\n|\r/g, '\n').replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
+      expect(parsed.text, JSON.stringify(t.slice(0, 60))).toBe(expected);
+      expect(parsed.html, JSON.stringify(t.slice(0, 60))).toBe(`<p>${expected}</p>`);
     }
   });
 });
