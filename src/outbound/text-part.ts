@@ -30,6 +30,7 @@ class QpWriter {
   }
 
   ascii(s: string): void {
+    if (this.pos + s.length > this.buf.length) throw new Error('quoted-printable: the output outgrew its buffer');
     this.pos += this.buf.write(s, this.pos, 'latin1');
   }
 
@@ -82,6 +83,7 @@ class QpWriter {
 
   private byte(b: number): void {
     const { buf } = this;
+    if (this.pos + 3 > buf.length) throw new Error('quoted-printable: the output outgrew its buffer');
     buf[this.pos++] = 0x3d;
     buf[this.pos++] = HEX[b >> 4]!;
     buf[this.pos++] = HEX[b & 15]!;
@@ -112,8 +114,10 @@ function encodeLine(w: QpWriter, line: string): void {
 /** Header text (ASCII) followed by the text as quoted-printable, lines ending in CRLF. */
 export function quotedPrintable(text: string, head = ''): Buffer {
   const lines = text.includes('\r') ? text.split(/\r\n|\n|\r/) : text.split('\n');
-  // each UTF-16 unit takes 9 bytes at most (=XX=XX=XX), an encoded line has 50 characters or more before its 3-byte soft break
-  const w = new QpWriter(head.length + text.length * 9 + 3 * Math.ceil((text.length * 9) / 50) + 5 * lines.length + 16);
+  // each UTF-8 byte (a lone surrogate counts as U+FFFD's three) becomes 3 characters at most (=XX), an encoded line
+  // holds 50 characters or more before its 3-character soft break, each line break is 2
+  const encoded = 3 * Buffer.byteLength(text, 'utf8');
+  const w = new QpWriter(head.length + encoded + 3 * Math.ceil(encoded / 50) + 2 * lines.length + 16);
   w.ascii(head);
   for (let n = 0; n < lines.length; n++) {
     if (n > 0) w.hardBreak();

@@ -78,4 +78,24 @@ describe('text transfer encoding', () => {
       expect(parsed.html, JSON.stringify(t.slice(0, 60))).toBe(`<p>${expected}</p>`);
     }
   });
+  it('fits the worst cases in its buffer: every byte escaped, short lines, whitespace before every break', () => {
+    // a plain decoder: soft breaks out, =XX back to bytes
+    const decode = (qp: string): string => {
+      const bytes: number[] = [];
+      const flat = qp.replace(/=\r\n/g, '');
+      for (let i = 0; i < flat.length; i++) {
+        if (flat[i] === '=') {
+          bytes.push(parseInt(flat.slice(i + 1, i + 3), 16));
+          i += 2;
+        } else bytes.push(flat.charCodeAt(i));
+      }
+      return Buffer.from(bytes).toString('utf8');
+    };
+    const worst = ['='.repeat(5000), '中'.repeat(3000), '😀'.repeat(2000), '\ud800'.repeat(1000), '\x01'.repeat(4000), ' \n'.repeat(3000), '= \r\n'.repeat(2000), `${'a'.repeat(74)}=é `.repeat(300), '\t'.repeat(100)];
+    for (const t of worst) {
+      const qp = quotedPrintable(t).toString('latin1');
+      for (const line of qp.split('\r\n')) expect(line.length).toBeLessThanOrEqual(76);
+      expect(decode(qp), JSON.stringify(t.slice(0, 12))).toBe(Buffer.from(t.replace(/\r\n|\n|\r/g, '\r\n'), 'utf8').toString('utf8'));
+    }
+  });
 });
