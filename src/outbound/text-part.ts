@@ -18,7 +18,7 @@ const MAX = 75;
 /** A cut goes after a space this close to the line's end when there is one: words stay whole in the raw text, as nodemailer keeps them. */
 const SPACE_WINDOW = 25;
 
-/** Writes quoted-printable into one buffer, with no string per piece: the sender makes hundreds of these a second. */
+/** Writes quoted-printable into one buffer (no string a character): the sender makes hundreds of these a second. */
 class QpWriter {
   readonly buf: Buffer;
   pos = 0;
@@ -48,8 +48,13 @@ class QpWriter {
   run(line: string, from: number, to: number): void {
     while (to - from > MAX - this.col) {
       let end = from + (MAX - this.col);
-      const space = line.lastIndexOf(' ', end - 1);
-      if (space >= from && space >= end - SPACE_WINDOW) end = space + 1;
+      // the last space among the window's characters (a bounded look back: text without spaces costs no more)
+      for (let k = end - 1, lo = Math.max(from, end - SPACE_WINDOW); k >= lo; k--) {
+        if (line.charCodeAt(k) === 0x20) {
+          end = k + 1;
+          break;
+        }
+      }
       if (end > from) this.ascii(line.slice(from, end));
       this.softBreak();
       from = end;
