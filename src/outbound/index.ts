@@ -18,4 +18,4 @@ export { unsubscribeByToken, processMailtoUnsubscribes, checkUnsubscribeToken, m
 export { listOutbox, showOutbox, cancelOutbox, retryOutbox, pauseAccount, resumeAccount, accountSendStatus, OUTBOX_STATES, type OutboxListItem, type OutboxFilter, type OutboxDetail } from './outbox-admin.ts';
 export { parseDsn, parseLegacyBounce, failureKind, type DsnReport, type DsnRecipient, type DsnKind } from './dsn.ts';
 export { processBounces, bounceCandidatesQuery, readDsnRaw, type RawLoader, type BounceResult, type ProcessBouncesOptions } from './bounces.ts';
-export { sentCopy, imapRawLoader, type SentCopy, type ImapRawLoader, type ImapTargetSource } from './mailbox-copy.ts';
+export { sentCopy, imapRawLoader, type SentCopy, type SentCopyRetry, type SentCopyOptions, type ImapRawLoader, type ImapTargetSource } from './mailbox-copy.ts';

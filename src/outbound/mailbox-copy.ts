@@ -5,10 +5,12 @@ import { importMessage } from '../mailbox/index.ts';
 import { pickFolders } from '../mailbox/folder-roles.ts';
 import { connectImap, translateImapError, type ImapTarget } from '../mailbox/imap-connect.ts';
 import { describeError } from '../shared/app-error.ts';
+import { systemClock, type Clock } from '../shared/clock.ts';
 import { silentLogger, type Logger } from '../shared/logger.ts';
 import type { RawLoader } from './bounces.ts';
 import type { ClaimedMail } from './claim.ts';
 import type { AfterSent } from './sender.ts';
+import { backoffMs } from './throttle-math.ts';
 
 /** Where an account's IMAP server is (the mailbox domain's accountTarget, which reads the stored secret). */
 export type ImapTargetSource = (accountId: number) => Promise<ImapTarget>;
@@ -83,7 +85,44 @@ async function sentFolderPath(db: Db, client: ImapFlow, accountId: number): Prom
 
 export interface SentCopy {
   readonly afterSent: AfterSent;
+  /** Appends the kept copies whose earlier append failed and whose next attempt is due (the sender calls it every few seconds). */
+  retry(): Promise<SentCopyRetry>;
   close(): Promise<void>;
+}
+
+export interface SentCopyRetry {
+  /** Now in Sent: appended, or found there already (an earlier append that landed although its answer was lost). */
+  readonly appended: number;
+  readonly failed: number;
+  /** Dropped after the last attempt (noted on the outbox row). */
+  readonly gaveUp: number;
+}
+
+export interface SentCopyOptions {
+  readonly target: ImapTargetSource;
+  readonly logger?: Logger;
+  readonly clock?: Clock;
+  /** Backoff between attempts (default 60 s doubling to 1 h) and how many attempts in all (default 48: about two days). */
+  readonly retry?: { readonly baseSeconds?: number; readonly maxSeconds?: number; readonly maxAttempts?: number };
+}
+
+/** How long a process holds a copy it is appending before another process may try it. */
+const RETRY_LEASE_MS = 5 * 60_000;
+
+/** Appends raw to the account's Sent folder, unless a message with this Message-ID is there already (checked on a retry). */
+async function appendToSent(db: Db, client: ImapFlow, accountId: number, raw: Buffer, checkFirst: string | null): Promise<{ path: string; uid: number | undefined; found: boolean }> {
+  const path = await sentFolderPath(db, client, accountId);
+  if (checkFirst !== null) {
+    const lock = await client.getMailboxLock(path, { readOnly: true });
+    try {
+      const uids = await client.search({ header: { 'message-id': checkFirst } }, { uid: true });
+      if (uids && uids.length > 0) return { path, uid: uids[0], found: true };
+    } finally {
+      lock.release();
+    }
+  }
+  const appended = await client.append(path, raw, ['\\Seen']);
+  return { path, uid: appended && typeof appended === 'object' ? appended.uid : undefined, found: false };
 }
 
 /**
@@ -96,11 +135,20 @@ export interface SentCopy {
  *     plain SMTP servers), a copy is appended to its Sent folder over IMAP,
  *     marked \Seen, so the user sees it in their own mail client. Providers
  *     that keep sent mail (Gmail, Exchange) get no second copy.
+ *  3. A copy that could not be appended is kept with its bytes
+ *     (outbound_sent_copies) and retried with backoff; before each retry the
+ *     Sent folder is searched for its Message-ID, so an append that landed
+ *     although its answer was lost is not made twice.
  * The note returned is stored in outbox.sent_copy; a failure is noted there,
  * never thrown (the mail itself went out).
  */
-export function sentCopy(db: Db, options: { target: ImapTargetSource; logger?: Logger }): SentCopy {
+export function sentCopy(db: Db, options: SentCopyOptions): SentCopy {
   const logger = options.logger ?? silentLogger;
+  const clock = options.clock ?? systemClock;
+  const base = options.retry?.baseSeconds ?? 60;
+  const max = options.retry?.maxSeconds ?? 3600;
+  const maxAttempts = options.retry?.maxAttempts ?? 48;
+  const nextAttempt = (attempts: number): Date => new Date(clock.now().getTime() + backoffMs(attempts, base, max, 0.5));
   const conns = new ImapConnections(options.target, logger);
   const afterSent: AfterSent = async (mail: ClaimedMail, raw: Buffer) => {
     const notes: string[] = [];
@@ -114,20 +162,69 @@ export function sentCopy(db: Db, options: { target: ImapTargetSource; logger?: L
       notes.push('the provider keeps its own copy in Sent');
     } else {
       try {
-        const res = await conns.with(mail.accountId, async (client) => {
-          const path = await sentFolderPath(db, client, mail.accountId);
-          const appended = await client.append(path, raw, ['\\Seen']);
-          return { path, uid: appended && typeof appended === 'object' ? appended.uid : undefined };
-        });
+        const res = await conns.with(mail.accountId, (client) => appendToSent(db, client, mail.accountId, raw, null));
         notes.push(`appended to ${res.path}${res.uid ? ` (uid ${res.uid})` : ''}`);
       } catch (e) {
-        logger.warn({ outbox: mail.id, err: describeError(e) }, 'append to Sent failed');
-        notes.push(`failed to append to Sent: ${describeError(e)}`);
+        logger.warn({ outbox: mail.id, err: describeError(e) }, 'append to Sent failed; kept to try again');
+        let kept = true;
+        try {
+          await db.kysely
+            .insertInto('outbound_sent_copies')
+            .values({ outbox_id: mail.id, account_id: mail.accountId, message_id: mail.messageId, raw, attempts: 1, next_attempt_at: nextAttempt(1), last_error: describeError(e) })
+            .onConflict((oc) => oc.column('outbox_id').doNothing())
+            .execute();
+        } catch {
+          kept = false;
+        }
+        notes.push(`failed to append to Sent: ${describeError(e)}${kept ? '; will try again' : ''}`);
       }
     }
     return notes.join('; ');
   };
-  return { afterSent, close: () => conns.closeAll() };
+  const retry = async (): Promise<SentCopyRetry> => {
+    let appended = 0;
+    let failed = 0;
+    let gaveUp = 0;
+    const now = clock.now();
+    // taken under a lease (next attempt pushed on), so two senders never append the same copy at once
+    const due = (
+      await sql<{ outbox_id: number; account_id: number; message_id: string; raw: Buffer; attempts: number }>`
+        UPDATE outbound_sent_copies SET next_attempt_at = ${new Date(now.getTime() + RETRY_LEASE_MS)}
+         WHERE outbox_id IN (SELECT outbox_id FROM outbound_sent_copies WHERE next_attempt_at <= ${now} ORDER BY next_attempt_at LIMIT 50 FOR UPDATE SKIP LOCKED)
+        RETURNING outbox_id, account_id, message_id, raw, attempts`.execute(db.kysely)
+    ).rows;
+    for (const row of due) {
+      const attempt = row.attempts + 1;
+      const at = clock.now();
+      try {
+        const res = await conns.with(Number(row.account_id), (client) => appendToSent(db, client, Number(row.account_id), row.raw, row.message_id));
+        const what = `${res.found ? 'found in' : 'appended to'} ${res.path}${res.uid ? ` (uid ${res.uid})` : ''} on attempt ${attempt}`;
+        await db.kysely.transaction().execute(async (trx) => {
+          await trx.deleteFrom('outbound_sent_copies').where('outbox_id', '=', row.outbox_id).execute();
+          await sql`UPDATE outbox SET sent_copy = concat_ws('; ', sent_copy, ${what}::text) WHERE id = ${row.outbox_id}`.execute(trx);
+          await trx.insertInto('outbox_events').values({ outbox_id: row.outbox_id, at, event: 'copied to Sent', detail: what }).execute();
+        });
+        appended += 1;
+      } catch (e) {
+        const words = describeError(e);
+        if (attempt >= maxAttempts) {
+          await db.kysely.transaction().execute(async (trx) => {
+            await trx.deleteFrom('outbound_sent_copies').where('outbox_id', '=', row.outbox_id).execute();
+            const what = `gave up appending to Sent after ${attempt} attempts: ${words}`;
+            await sql`UPDATE outbox SET sent_copy = concat_ws('; ', sent_copy, ${what}::text) WHERE id = ${row.outbox_id}`.execute(trx);
+            await trx.insertInto('outbox_events').values({ outbox_id: row.outbox_id, at, event: 'no copy in Sent', detail: what }).execute();
+          });
+          gaveUp += 1;
+        } else {
+          await db.kysely.updateTable('outbound_sent_copies').set({ attempts: attempt, next_attempt_at: nextAttempt(attempt), last_error: words }).where('outbox_id', '=', row.outbox_id).execute();
+          failed += 1;
+        }
+        logger.warn({ outbox: row.outbox_id, attempt, err: words }, 'append to Sent failed again');
+      }
+    }
+    return { appended, failed, gaveUp };
+  };
+  return { afterSent, retry, close: () => conns.closeAll() };
 }
 
 export interface ImapRawLoader {

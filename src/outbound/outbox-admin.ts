@@ -110,14 +110,15 @@ export async function resumeAccount(db: Db, accountId: number, clock: Clock = sy
 }
 
 /** Per account: paused and why, rows waiting, rows waiting for a person's decision (uncertain), sends in the last day. */
-export async function accountSendStatus(db: Db): Promise<Array<{ account: string; paused: string | null; planned: number; uncertain: number; sentToday: number }>> {
+export async function accountSendStatus(db: Db): Promise<Array<{ account: string; paused: string | null; planned: number; uncertain: number; sentToday: number; copiesWaiting: number }>> {
   const rows = (
-    await sql<{ name: string; paused_reason: string | null; paused_at: Date | null; planned: number; uncertain: number; sent: number }>`
+    await sql<{ name: string; paused_reason: string | null; paused_at: Date | null; planned: number; uncertain: number; sent: number; copies: number }>`
       SELECT a.name, s.paused_reason, s.paused_at,
              (SELECT count(*) FROM outbox o WHERE o.account_id = a.id AND o.state = 'planned') AS planned,
              (SELECT count(*) FROM outbox o WHERE o.account_id = a.id AND o.state = 'uncertain') AS uncertain,
-             (SELECT count(*) FROM outbound_send_log l WHERE l.account_id = a.id AND l.reserved_at > now() - interval '1 day') AS sent
+             (SELECT count(*) FROM outbound_send_log l WHERE l.account_id = a.id AND l.reserved_at > now() - interval '1 day') AS sent,
+             (SELECT count(*) FROM outbound_sent_copies c WHERE c.account_id = a.id) AS copies
         FROM mail_accounts a LEFT JOIN outbound_account_settings s ON s.account_id = a.id ORDER BY a.name`.execute(db.kysely)
   ).rows;
-  return rows.map((r) => ({ account: r.name, paused: r.paused_at ? `since ${r.paused_at.toISOString()}: ${r.paused_reason}` : null, planned: Number(r.planned), uncertain: Number(r.uncertain), sentToday: Number(r.sent) }));
+  return rows.map((r) => ({ account: r.name, paused: r.paused_at ? `since ${r.paused_at.toISOString()}: ${r.paused_reason}` : null, planned: Number(r.planned), uncertain: Number(r.uncertain), sentToday: Number(r.sent), copiesWaiting: Number(r.copies) }));
 }

@@ -29,6 +29,8 @@ export interface SenderDeps {
   readonly renderer?: Renderer | null;
   readonly unsubscribe?: UnsubscribeConfig | null;
   readonly afterSent?: AfterSent | null;
+  /** Appends again the Sent copies whose first append failed (sentCopy().retry), every few seconds with recovery. */
+  readonly retrySentCopies?: (() => Promise<unknown>) | null;
   /** Raw bytes of a synced message, for reading bounce reports (DSNs) in full. */
   readonly loadRaw?: RawLoader | null;
   readonly logger?: Logger;
@@ -430,6 +432,7 @@ export async function runSender(deps: SenderDeps, options: RunOptions = {}): Pro
     lastRecovery = t;
     await recoverExpiredLeases(deps.db, deps.clock);
     await resolveUncertain(deps.db, deps.clock, deps.settings);
+    if (deps.retrySentCopies) await deps.retrySentCopies().catch((e: unknown) => (deps.logger ?? silentLogger).error({ err: describeError(e) }, 'retrying Sent copies failed'));
     const every = deps.settings.bounceCheckSeconds * 1000;
     if (every > 0 && t - lastBounces >= every) {
       lastBounces = t;

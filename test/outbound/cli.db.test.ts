@@ -60,7 +60,7 @@ describe(`rapport send (CLI) on ${testBackend}`, () => {
     expect(again.json()).toMatchObject({ dsnMessages: 0, hard: 0 });
     await sql`INSERT INTO outbox (idempotency_key, account_id, to_address, kind, message_id, state) VALUES ('u', ${acct.id}, 'u@x.com', 'personal', 'u-1@maker.cn', 'uncertain')`.execute(t.db.kysely);
     const status = await runCli(t.db, ['send', 'status', '--json'], { extra: { config: config() } });
-    expect(status.json()).toEqual([{ account: 'sales', paused: null, planned: 0, uncertain: 1, sentToday: 0 }]);
+    expect(status.json()).toEqual([{ account: 'sales', paused: null, planned: 0, uncertain: 1, sentToday: 0, copiesWaiting: 0 }]);
     const list = await runCli(t.db, ['outbox', 'list', '--state', 'sent', '--json'], { extra: { config: config() } });
     expect(list.json<Array<{ state: string; reason: string }>>()[0]).toMatchObject({ state: 'sent', reason: expect.stringMatching(/^bounced: 5\.1\.1 550 5\.1\.1 <wang@acme-gone\.com>: Recipient address rejected/) });
   }, 60_000);

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importMessage } from '../../src/mailbox/index.ts';
-import { enqueueMail, imapRawLoader, parseOutboundSettings, processBatch, processBounces, sentCopy, SmtpTransports, type SenderDeps } from '../../src/outbound/index.ts';
+import { accountSendStatus, enqueueMail, imapRawLoader, parseOutboundSettings, processBatch, processBounces, sentCopy, SmtpTransports, type SenderDeps } from '../../src/outbound/index.ts';
 import { ManualClock, type Clock } from '../../src/shared/clock.ts';
 import { parseTriageSettings, runTriage } from '../../src/triage/index.ts';
 import { dovecotUsable, startDovecot, type Dovecot } from '../mailbox/support/dovecot.ts';
@@ -118,6 +118,82 @@ describe.skipIf(!usable)(`after sending, with Dovecot, on ${testBackend}`, () =>
     expect(met).toHaveLength(1);
     expect(met[0]).toMatchObject({ status: 'met', met_by_message_id: stored.id });
     expect(met[0]!.met_at!.toISOString()).toBe(sh('2026-12-02T10:00:00').toISOString());
+  });
+
+  it('keeps a copy it could not append to Sent and appends it later, once, even when an earlier append landed unanswered; gives up after the last attempt', async () => {
+    const linda = await account('linda', 'linda.wu@hengda-outdoor.com', false);
+    const clock = new ManualClock(sh('2026-12-02T10:00:00'));
+    // The IMAP server is unreachable (nothing listens on port 1) until `reachable` is set.
+    let reachable = false;
+    const copy = sentCopy(t.db, {
+      target: async () => ({ host: dovecot.host, port: reachable ? dovecot.port : 1, tls: 'none' as const, user: 'linda', pass: 'pw-linda' }),
+      clock,
+      retry: { baseSeconds: 60, maxSeconds: 3600, maxAttempts: 3 },
+    });
+    const sendOne = async (key: string): Promise<{ id: number; message_id: string }> => {
+      await enqueueMail(t.db, [{ idempotencyKey: key, accountId: linda, toAddress: 'mark.peters@gardenworld.co.uk', kind: 'personal', subject: `Offer ${key}`, textBody: `Dear Mark, ${key}.` }], { clock });
+      const d = deps(clock, copy.afterSent);
+      try {
+        expect((await processBatch(d)).mails.map((m) => m.outcome)).toEqual(['sent']);
+      } finally {
+        await d.transports.closeAll();
+      }
+      return t.db.kysely.selectFrom('outbox').select(['id', 'message_id']).where('idempotency_key', '=', key).executeTakeFirstOrThrow();
+    };
+    const note = async (id: number): Promise<string | null> => (await t.db.kysely.selectFrom('outbox').select('sent_copy').where('id', '=', id).executeTakeFirstOrThrow()).sent_copy;
+    const kept = async (): Promise<Array<{ outbox_id: number; attempts: number }>> => (await t.db.kysely.selectFrom('outbound_sent_copies').select(['outbox_id', 'attempts']).orderBy('outbox_id').execute()).map((r) => ({ outbox_id: Number(r.outbox_id), attempts: r.attempts }));
+    const copiesOf = async (messageId: string): Promise<number> => (await sentFolder('linda', 'pw-linda')).filter((m) => m.messageId === messageId).length;
+    try {
+      // 1. The append fails: the mail is sent all the same, and its copy is kept with its bytes.
+      const one = await sendOne('one');
+      expect(await note(one.id)).toMatch(/failed to append to Sent: .*; will try again$/);
+      expect(await kept()).toEqual([{ outbox_id: one.id, attempts: 1 }]);
+      expect((await accountSendStatus(t.db)).find((a) => a.account === 'linda')).toMatchObject({ copiesWaiting: 1 });
+      expect(await copy.retry()).toEqual({ appended: 0, failed: 0, gaveUp: 0 }); // not due yet
+      clock.advance(61_000);
+      expect(await copy.retry()).toEqual({ appended: 0, failed: 1, gaveUp: 0 }); // still unreachable: next in 2 minutes
+      expect(await kept()).toEqual([{ outbox_id: one.id, attempts: 2 }]);
+      reachable = true;
+      clock.advance(61_000);
+      expect(await copy.retry()).toEqual({ appended: 0, failed: 0, gaveUp: 0 });
+      clock.advance(60_000);
+      expect(await copy.retry()).toEqual({ appended: 1, failed: 0, gaveUp: 0 });
+      expect(await kept()).toEqual([]);
+      expect(await copiesOf(one.message_id)).toBe(1);
+      expect(await note(one.id)).toMatch(/; appended to Sent \(uid \d+\) on attempt 3$/);
+      const events = await t.db.kysely.selectFrom('outbox_events').select('event').where('outbox_id', '=', one.id).orderBy('id').execute();
+      expect(events.map((e) => e.event)).toContain('copied to Sent');
+      expect(await copy.retry()).toEqual({ appended: 0, failed: 0, gaveUp: 0 });
+
+      // 2. An append that reached the server although its answer was lost is not made a second time.
+      reachable = false;
+      await copy.close(); // the open connection drops with the server
+      const two = await sendOne('two');
+      expect(await kept()).toEqual([{ outbox_id: two.id, attempts: 1 }]);
+      const raw = (await t.db.kysely.selectFrom('outbound_sent_copies').select('raw').where('outbox_id', '=', two.id).executeTakeFirstOrThrow()).raw;
+      const c = await openClient(dovecot, 'linda', 'pw-linda');
+      await c.append('Sent', raw, ['\\Seen']);
+      await c.logout();
+      reachable = true;
+      clock.advance(61_000);
+      expect(await copy.retry()).toEqual({ appended: 1, failed: 0, gaveUp: 0 });
+      expect(await copiesOf(two.message_id)).toBe(1);
+      expect(await note(two.id)).toMatch(/; found in Sent \(uid \d+\) on attempt 2$/);
+
+      // 3. After the last attempt the copy is dropped and the outbox row says so.
+      reachable = false;
+      await copy.close();
+      const three = await sendOne('three');
+      for (const wait of [61_000, 121_000]) {
+        clock.advance(wait);
+        await copy.retry();
+      }
+      expect(await kept()).toEqual([]);
+      expect(await note(three.id)).toMatch(/; gave up appending to Sent after 3 attempts: /);
+      expect(await copiesOf(three.message_id)).toBe(0);
+    } finally {
+      await copy.close();
+    }
   });
 
   it('fetches a bounce report from IMAP to match it by the returned Message-ID, not just by recipient', async () => {

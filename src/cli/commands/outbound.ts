@@ -30,7 +30,7 @@ async function senderDeps(ctx: AppContext, settings: OutboundSettings, withTempl
   });
   const renderer = withTemplates ? await loadTemplateLibrary(ctx.config.templatesDir, templateLibraryOptions(ctx.config.sections.templates)) : null;
   const target = (accountId: number) => accountTarget(ctx.db, ctx.config, accountId);
-  const copy = sentCopy(ctx.db, { target, logger: ctx.logger });
+  const copy = sentCopy(ctx.db, { target, logger: ctx.logger, clock: ctx.clock });
   const raw = imapRawLoader(ctx.db, { target, logger: ctx.logger });
   return {
     db: ctx.db,
@@ -41,6 +41,7 @@ async function senderDeps(ctx: AppContext, settings: OutboundSettings, withTempl
     library: renderer,
     logger: ctx.logger,
     afterSent: copy.afterSent,
+    retrySentCopies: copy.retry,
     loadRaw: raw.loadRaw,
     unsubscribe: { key: unsubscribeKey(ctx.config.secretKey), publicUrl: settings.publicUrl, mailto: settings.unsubscribeMailto },
     async close() {
@@ -227,12 +228,12 @@ export const registerOutboundCommands: RegisterCommands = (program, run) => {
     );
   send
     .command('status')
-    .description('per account: paused or not and why, planned rows, uncertain rows (a person decides: outbox retry or cancel), sent in the last day')
+    .description('per account: paused or not and why, planned rows, uncertain rows (a person decides: outbox retry or cancel), sent in the last day, copies waiting to be appended to Sent')
     .option('--json', 'print JSON')
     .action((opts: { json?: boolean }) =>
       run(async (ctx) => {
         const rows = await accountSendStatus(ctx.db);
-        ctx.out(opts.json ? formatJson(rows) : formatTable(rows, ['account', 'paused', 'planned', 'uncertain', 'sentToday']));
+        ctx.out(opts.json ? formatJson(rows) : formatTable(rows, ['account', 'paused', 'planned', 'uncertain', 'sentToday', 'copiesWaiting']));
       }),
     );
   send

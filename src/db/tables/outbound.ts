@@ -68,6 +68,18 @@ export interface OutboxEventsTable {
   detail: string | null;
 }
 
+/** A Sent-folder copy waiting to be appended again (its first append failed). */
+export interface OutboundSentCopiesTable {
+  outbox_id: number;
+  account_id: number;
+  message_id: string;
+  raw: Buffer;
+  attempts: Defaulted<number>;
+  next_attempt_at: Timestamp;
+  last_error: string | null;
+  created_at: TimestampDefault;
+}
+
 export interface OutboundSendLogTable {
   id: Generated<number>;
   outbox_id: number | null;
@@ -130,6 +142,7 @@ export interface OutboundTables {
   outbox: OutboxTable;
   outbox_events: OutboxEventsTable;
   outbound_send_log: OutboundSendLogTable;
+  outbound_sent_copies: OutboundSentCopiesTable;
   outbound_account_settings: OutboundAccountSettingsTable;
   suppressions: SuppressionsTable;
   unsubscribes: UnsubscribesTable;
