@@ -15,7 +15,7 @@ export { nextWindowOpen, recipientZone } from './send-window.ts';
 export { nextFreeAt, nextContactSlot, warmupLimit, backoffMs } from './throttle-math.ts';
 export { seededJitterMs } from './jitter.ts';
 export { unsubscribeByToken, processMailtoUnsubscribes, checkUnsubscribeToken, maskAddress, type TokenTarget } from './unsubscribe.ts';
-export { listOutbox, showOutbox, cancelOutbox, retryOutbox, pauseAccount, resumeAccount, accountSendStatus, OUTBOX_STATES, type OutboxListItem, type OutboxFilter, type OutboxDetail } from './outbox-admin.ts';
+export { listOutbox, showOutbox, cancelOutbox, retryOutbox, pauseAccount, resumeAccount, accountSendStatus, outboxRowsForAccount, OUTBOX_STATES, type OutboxListItem, type OutboxFilter, type OutboxDetail } from './outbox-admin.ts';
 export { parseDsn, parseLegacyBounce, failureKind, type DsnReport, type DsnRecipient, type DsnKind } from './dsn.ts';
 export { processBounces, bounceCandidatesQuery, readDsnRaw, type RawLoader, type BounceResult, type ProcessBouncesOptions } from './bounces.ts';
 export { sentCopy, imapRawLoader, type SentCopy, type SentCopyRetry, type SentCopyOptions, type ImapRawLoader, type ImapTargetSource } from './mailbox-copy.ts';

@@ -1,5 +1,6 @@
-import { sql } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Db } from '../db/database.ts';
+import type { Database } from '../db/schema.ts';
 import type { OutboxState } from '../db/tables/outbound.ts';
 import { AppError } from '../shared/app-error.ts';
 import { systemClock, type Clock } from '../shared/clock.ts';
@@ -121,4 +122,14 @@ export async function accountSendStatus(db: Db): Promise<Array<{ account: string
         FROM mail_accounts a LEFT JOIN outbound_account_settings s ON s.account_id = a.id ORDER BY a.name`.execute(db.kysely)
   ).rows;
   return rows.map((r) => ({ account: r.name, paused: r.paused_at ? `since ${r.paused_at.toISOString()}: ${r.paused_reason}` : null, planned: Number(r.planned), uncertain: Number(r.uncertain), sentToday: Number(r.sent), copiesWaiting: Number(r.copies) }));
+}
+
+/** An account's rows in the outbox: all of them, those still to go (planned, uncertain) and those a sender holds right now. */
+export async function outboxRowsForAccount(db: Kysely<Database>, accountId: number): Promise<{ total: number; queued: number; inFlight: number }> {
+  const r = (
+    await sql<{ total: number; queued: number; in_flight: number }>`
+      SELECT count(*)::int AS total, count(*) FILTER (WHERE state IN ('planned', 'uncertain'))::int AS queued, count(*) FILTER (WHERE state = 'claimed')::int AS in_flight
+        FROM outbox WHERE account_id = ${accountId}`.execute(db)
+  ).rows[0];
+  return { total: r?.total ?? 0, queued: r?.queued ?? 0, inFlight: r?.in_flight ?? 0 };
 }

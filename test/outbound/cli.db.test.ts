@@ -64,4 +64,26 @@ describe(`rapport send (CLI) on ${testBackend}`, () => {
     const list = await runCli(t.db, ['outbox', 'list', '--state', 'sent', '--json'], { extra: { config: config() } });
     expect(list.json<Array<{ state: string; reason: string }>>()[0]).toMatchObject({ state: 'sent', reason: expect.stringMatching(/^bounced: 5\.1\.1 550 5\.1\.1 <wang@acme-gone\.com>: Recipient address rejected/) });
   }, 60_000);
+
+  it('accounts remove says why it refuses an account that has mail in flight, queued or on record, and removes nothing', async () => {
+    const acct = await addTestAccount(t.db, { name: 'sales', email: 'sales@maker.cn', smtpPort: 1 });
+    await addTestAccount(t.db, { name: 'spare', email: 'spare@maker.cn', smtpPort: 1 });
+    await enqueueMail(t.db, [
+      { idempotencyKey: 'a', accountId: acct.id, toAddress: 'a@acme.com', kind: 'personal', subject: 'A', textBody: 'a' },
+      { idempotencyKey: 'b', accountId: acct.id, toAddress: 'b@acme.com', kind: 'personal', subject: 'B', textBody: 'b' },
+    ]);
+    await sql`UPDATE outbox SET state = 'claimed' WHERE idempotency_key = 'b'`.execute(t.db.kysely);
+    const remove = (name: string) => runCli(t.db, ['accounts', 'remove', name], { extra: { config: config() } });
+    expect((await remove('sales')).error).toBe('account sales: 1 mail(s) are being sent from it right now; stop `rapport send run` and try again');
+    await sql`UPDATE outbox SET state = 'sent' WHERE idempotency_key = 'b'`.execute(t.db.kysely);
+    expect((await remove('sales')).error).toBe('account sales: 1 mail(s) still queued in the outbox (rapport outbox list --account sales); cancel them first');
+    await sql`UPDATE outbox SET state = 'cancelled' WHERE idempotency_key = 'a'`.execute(t.db.kysely);
+    expect((await remove('sales')).error).toBe('account sales: the outbox keeps the record of 2 mail(s) sent or tried from it, so the account stays; `rapport send pause --account sales` stops its sending');
+    expect((await t.db.kysely.selectFrom('outbox').select('state').orderBy('idempotency_key').execute()).map((r) => r.state)).toEqual(['cancelled', 'sent']);
+    // an account that never sent goes
+    const spare = await remove('spare');
+    expect(spare.error).toBeUndefined();
+    expect(spare.out).toBe('account spare removed');
+    expect((await t.db.kysely.selectFrom('mail_accounts').select('name').execute()).map((r) => r.name)).toEqual(['sales']);
+  }, 60_000);
 });

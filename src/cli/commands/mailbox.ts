@@ -5,6 +5,7 @@ import { commandGroup, type AppContext, type RegisterCommands } from '../context
 import { formatJson, formatTable } from '../output.ts';
 import { AppError } from '../../shared/app-error.ts';
 import { addAccount, findAccount, listAccounts, removeAccount } from '../../mailbox/accounts.ts';
+import { outboxRowsForAccount } from '../../outbound/outbox-admin.ts';
 import { testAccount } from '../../mailbox/accounts-test.ts';
 import { importMailPath } from '../../mailbox/import-files.ts';
 import { ourAddresses } from '../../mailbox/our-addresses.ts';
@@ -146,10 +147,15 @@ export const registerMailboxCommands: RegisterCommands = (program, run) => {
     );
   accounts
     .command('remove NAME')
-    .description('remove an account (its messages stay)')
+    .description('remove an account (its messages stay); refused once mail was sent or queued from it: the outbox keeps that record')
     .action((name: string) =>
       run(async (ctx) => {
-        await removeAccount(ctx.db, name);
+        const id = await findAccount(ctx.db, name);
+        const rows = await outboxRowsForAccount(ctx.db.kysely, id);
+        if (rows.inFlight > 0) throw new AppError('CONFLICT', `account ${name}: ${rows.inFlight} mail(s) are being sent from it right now; stop \`rapport send run\` and try again`);
+        if (rows.queued > 0) throw new AppError('CONFLICT', `account ${name}: ${rows.queued} mail(s) still queued in the outbox (rapport outbox list --account ${name}); cancel them first`);
+        if (rows.total > 0) throw new AppError('CONFLICT', `account ${name}: the outbox keeps the record of ${rows.total} mail(s) sent or tried from it, so the account stays; \`rapport send pause --account ${name}\` stops its sending`);
+        await removeAccount(ctx.db, id);
         ctx.out(`account ${name} removed`);
       }),
     );
