@@ -1,6 +1,7 @@
 import type { ImapFlow } from 'imapflow';
-import { sql } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Db } from '../db/database.ts';
+import type { Database } from '../db/schema.ts';
 import { importMessage } from '../mailbox/index.ts';
 import { pickFolders } from '../mailbox/folder-roles.ts';
 import { connectImap, translateImapError, type ImapTarget } from '../mailbox/imap-connect.ts';
@@ -108,6 +109,9 @@ export interface SentCopyOptions {
 
 /** How long a process holds a copy it is appending before another process may try it. */
 const RETRY_LEASE_MS = 5 * 60_000;
+/** A retry pass takes at most this many copies, and starts no new one after this long (the rest wait for the next pass). */
+const RETRY_PER_PASS = 50;
+const RETRY_PASS_MS = 60_000;
 
 /** Appends raw to the account's Sent folder, unless a message with this Message-ID is there already (checked on a retry). */
 async function appendToSent(db: Db, client: ImapFlow, accountId: number, raw: Buffer, checkFirst: string | null): Promise<{ path: string; uid: number | undefined; found: boolean }> {
@@ -115,7 +119,8 @@ async function appendToSent(db: Db, client: ImapFlow, accountId: number, raw: Bu
   if (checkFirst !== null) {
     const lock = await client.getMailboxLock(path, { readOnly: true });
     try {
-      const uids = await client.search({ header: { 'message-id': checkFirst } }, { uid: true });
+      // the header holds the id in angle brackets; searching with them keeps <xa@b.com> from matching a@b.com
+      const uids = await client.search({ header: { 'message-id': `<${checkFirst}>` } }, { uid: true });
       if (uids && uids.length > 0) return { path, uid: uids[0], found: true };
     } finally {
       lock.release();
@@ -185,41 +190,58 @@ export function sentCopy(db: Db, options: SentCopyOptions): SentCopy {
     let appended = 0;
     let failed = 0;
     let gaveUp = 0;
-    const now = clock.now();
-    // taken under a lease (next attempt pushed on), so two senders never append the same copy at once
-    const due = (
-      await sql<{ outbox_id: number; account_id: number; message_id: string; raw: Buffer; attempts: number }>`
-        UPDATE outbound_sent_copies SET next_attempt_at = ${new Date(now.getTime() + RETRY_LEASE_MS)}
-         WHERE outbox_id IN (SELECT outbox_id FROM outbound_sent_copies WHERE next_attempt_at <= ${now} ORDER BY next_attempt_at LIMIT 50 FOR UPDATE SKIP LOCKED)
-        RETURNING outbox_id, account_id, message_id, raw, attempts`.execute(db.kysely)
-    ).rows;
-    for (const row of due) {
+    const started = Date.now();
+    // accounts whose server failed in this pass: their other copies wait for the next pass
+    const down: number[] = [];
+    for (let n = 0; n < RETRY_PER_PASS && Date.now() - started < RETRY_PASS_MS; n++) {
+      const now = clock.now();
+      const held = new Date(now.getTime() + RETRY_LEASE_MS);
+      // one copy at a time, each under its own lease (its next attempt pushed on): another sender never takes a
+      // copy this one is appending, and every write below holds only while the lease is still this pass's
+      const row = (
+        await sql<{ outbox_id: number; account_id: number; message_id: string; attempts: number }>`
+          UPDATE outbound_sent_copies SET next_attempt_at = ${held}
+           WHERE outbox_id = (SELECT outbox_id FROM outbound_sent_copies WHERE next_attempt_at <= ${now} AND account_id <> ALL(${sql.val(down)}::bigint[])
+                               ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED)
+          RETURNING outbox_id, account_id, message_id, attempts`.execute(db.kysely)
+      ).rows[0];
+      if (!row) break;
+      const mine = (trx: Kysely<Database>) => trx.selectFrom('outbound_sent_copies').select('outbox_id').where('outbox_id', '=', row.outbox_id).where('next_attempt_at', '=', held);
       const attempt = row.attempts + 1;
-      const at = clock.now();
+      const accountId = Number(row.account_id);
       try {
-        const res = await conns.with(Number(row.account_id), (client) => appendToSent(db, client, Number(row.account_id), row.raw, row.message_id));
+        const raw = (await db.kysely.selectFrom('outbound_sent_copies').select('raw').where('outbox_id', '=', row.outbox_id).executeTakeFirst())?.raw;
+        if (!raw) continue;
+        const res = await conns.with(accountId, (client) => appendToSent(db, client, accountId, Buffer.from(raw), row.message_id));
         const what = `${res.found ? 'found in' : 'appended to'} ${res.path}${res.uid ? ` (uid ${res.uid})` : ''} on attempt ${attempt}`;
         await db.kysely.transaction().execute(async (trx) => {
-          await trx.deleteFrom('outbound_sent_copies').where('outbox_id', '=', row.outbox_id).execute();
+          const gone = await trx.deleteFrom('outbound_sent_copies').where('outbox_id', 'in', mine(trx)).executeTakeFirst();
+          if (Number(gone.numDeletedRows) === 0) return; // the lease ran out and another sender took the copy: its word counts
           await sql`UPDATE outbox SET sent_copy = concat_ws('; ', sent_copy, ${what}::text) WHERE id = ${row.outbox_id}`.execute(trx);
-          await trx.insertInto('outbox_events').values({ outbox_id: row.outbox_id, at, event: 'copied to Sent', detail: what }).execute();
+          await trx.insertInto('outbox_events').values({ outbox_id: row.outbox_id, at: clock.now(), event: 'copied to Sent', detail: what }).execute();
         });
         appended += 1;
       } catch (e) {
         const words = describeError(e);
+        down.push(accountId);
+        logger.warn({ outbox: row.outbox_id, attempt, err: words }, 'append to Sent failed again');
         if (attempt >= maxAttempts) {
           await db.kysely.transaction().execute(async (trx) => {
-            await trx.deleteFrom('outbound_sent_copies').where('outbox_id', '=', row.outbox_id).execute();
+            const gone = await trx.deleteFrom('outbound_sent_copies').where('outbox_id', 'in', mine(trx)).executeTakeFirst();
+            if (Number(gone.numDeletedRows) === 0) return;
             const what = `gave up appending to Sent after ${attempt} attempts: ${words}`;
             await sql`UPDATE outbox SET sent_copy = concat_ws('; ', sent_copy, ${what}::text) WHERE id = ${row.outbox_id}`.execute(trx);
-            await trx.insertInto('outbox_events').values({ outbox_id: row.outbox_id, at, event: 'no copy in Sent', detail: what }).execute();
+            await trx.insertInto('outbox_events').values({ outbox_id: row.outbox_id, at: clock.now(), event: 'no copy in Sent', detail: what }).execute();
           });
           gaveUp += 1;
         } else {
-          await db.kysely.updateTable('outbound_sent_copies').set({ attempts: attempt, next_attempt_at: nextAttempt(attempt), last_error: words }).where('outbox_id', '=', row.outbox_id).execute();
+          await db.kysely
+            .updateTable('outbound_sent_copies')
+            .set({ attempts: attempt, next_attempt_at: nextAttempt(attempt), last_error: words })
+            .where('outbox_id', 'in', mine(db.kysely))
+            .execute();
           failed += 1;
         }
-        logger.warn({ outbox: row.outbox_id, attempt, err: words }, 'append to Sent failed again');
       }
     }
     return { appended, failed, gaveUp };

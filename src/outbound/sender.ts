@@ -426,13 +426,22 @@ export async function runSender(deps: SenderDeps, options: RunOptions = {}): Pro
   let reports = 0;
   let lastRecovery = 0;
   let lastBounces = 0;
+  let copying: Promise<void> | null = null;
   const recover = async (): Promise<void> => {
     const t = Date.now();
     if (t - lastRecovery < 5000) return;
     lastRecovery = t;
     await recoverExpiredLeases(deps.db, deps.clock);
     await resolveUncertain(deps.db, deps.clock, deps.settings);
-    if (deps.retrySentCopies) await deps.retrySentCopies().catch((e: unknown) => (deps.logger ?? silentLogger).error({ err: describeError(e) }, 'retrying Sent copies failed'));
+    // in the background: an IMAP server that hangs must not hold up sending (one pass at a time; runSender waits for it at the end)
+    if (deps.retrySentCopies && !copying) {
+      copying = deps
+        .retrySentCopies()
+        .then(() => undefined, (e: unknown) => (deps.logger ?? silentLogger).error({ err: describeError(e) }, 'retrying Sent copies failed'))
+        .finally(() => {
+          copying = null;
+        });
+    }
     const every = deps.settings.bounceCheckSeconds * 1000;
     if (every > 0 && t - lastBounces >= every) {
       lastBounces = t;
@@ -471,6 +480,7 @@ export async function runSender(deps: SenderDeps, options: RunOptions = {}): Pro
     }
   };
   await Promise.all(Array.from({ length: workers }, (_, i) => loop(i)));
+  await copying;
   return { sent, reports };
 }
 

@@ -180,6 +180,20 @@ describe.skipIf(!usable)(`after sending, with Dovecot, on ${testBackend}`, () =>
       expect(await copiesOf(two.message_id)).toBe(1);
       expect(await note(two.id)).toMatch(/; found in Sent \(uid \d+\) on attempt 2$/);
 
+      // 2b. A message in Sent whose Message-ID merely contains this one's is not taken for it.
+      reachable = false;
+      await copy.close();
+      const four = await sendOne('four');
+      const decoy = Buffer.from(`From: x@maker.cn\r\nTo: y@acme.com\r\nSubject: decoy\r\nMessage-ID: <re.${four.message_id}>\r\n\r\nnot the mail\r\n`);
+      const c2 = await openClient(dovecot, 'linda', 'pw-linda');
+      await c2.append('Sent', decoy);
+      await c2.logout();
+      reachable = true;
+      clock.advance(61_000);
+      expect(await copy.retry()).toEqual({ appended: 1, failed: 0, gaveUp: 0 });
+      expect(await note(four.id)).toMatch(/; appended to Sent \(uid \d+\) on attempt 2$/);
+      expect(await copiesOf(four.message_id)).toBe(1);
+
       // 3. After the last attempt the copy is dropped and the outbox row says so.
       reachable = false;
       await copy.close();
