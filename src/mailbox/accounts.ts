@@ -127,6 +127,12 @@ export async function listAccounts(db: Db, onlyId?: number): Promise<AccountView
   }));
 }
 
+/** A disabled account is not synced (unless named) and no campaign sends from it; its mail and history stay. */
+export async function setAccountEnabled(db: Db, nameOrId: string | number, enabled: boolean): Promise<void> {
+  const id = await findAccount(db, nameOrId);
+  await db.kysely.updateTable('mail_accounts').set({ enabled }).where('id', '=', id).execute();
+}
+
 export async function removeAccount(db: Db, nameOrId: string | number): Promise<void> {
   const id = await findAccount(db, nameOrId);
   await db.kysely.deleteFrom('mail_accounts').where('id', '=', id).execute();

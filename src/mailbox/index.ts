@@ -13,5 +13,5 @@ export { isFreemailDomain } from './freemail.ts';
 export { relayOf } from './relays.ts';
 export { buildThreadTree, flattenTree } from './thread-tree.ts';
 export { messageDirection } from './direction.ts';
-export { addAccount, listAccounts, getAccount, findAccount, removeAccount, getAccountCredentials, type AccountInput, type AccountView, type AccountCredentials } from './accounts.ts';
+export { addAccount, listAccounts, getAccount, findAccount, removeAccount, setAccountEnabled, getAccountCredentials, type AccountInput, type AccountView, type AccountCredentials } from './accounts.ts';
 export { encryptSecret, decryptSecret } from './secret-box.ts';

@@ -78,8 +78,13 @@ describe(`rapport send (CLI) on ${testBackend}`, () => {
     await sql`UPDATE outbox SET state = 'sent' WHERE idempotency_key = 'b'`.execute(t.db.kysely);
     expect((await remove('sales')).error).toBe('account sales: 1 mail(s) still queued in the outbox (rapport outbox list --account sales); cancel them first');
     await sql`UPDATE outbox SET state = 'cancelled' WHERE idempotency_key = 'a'`.execute(t.db.kysely);
-    expect((await remove('sales')).error).toBe('account sales: the outbox keeps the record of 2 mail(s) sent or tried from it, so the account stays; `rapport send pause --account sales` stops its sending');
+    expect((await remove('sales')).error).toBe('account sales: the outbox keeps the record of 2 mail(s) sent or tried from it, so the account stays; `rapport accounts disable sales` stops syncing it and `rapport send pause --account sales` its sending');
     expect((await t.db.kysely.selectFrom('outbox').select('state').orderBy('idempotency_key').execute()).map((r) => r.state)).toEqual(['cancelled', 'sent']);
+    const disabled = await runCli(t.db, ['accounts', 'disable', 'sales'], { extra: { config: config() } });
+    expect(disabled.out).toBe('account sales disabled: not synced, not used by campaigns; `rapport send pause --account sales` also stops its queued mail');
+    expect((await t.db.kysely.selectFrom('mail_accounts').select(['name', 'enabled']).orderBy('name').execute())).toEqual([{ name: 'sales', enabled: false }, { name: 'spare', enabled: true }]);
+    expect((await runCli(t.db, ['accounts', 'enable', 'sales'], { extra: { config: config() } })).out).toBe('account sales enabled');
+    expect((await runCli(t.db, ['accounts', 'disable', 'nobody'], { extra: { config: config() } })).error).toBe('account nobody: no such account');
     // an account that never sent goes
     const spare = await remove('spare');
     expect(spare.error).toBeUndefined();

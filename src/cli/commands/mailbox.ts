@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { commandGroup, type AppContext, type RegisterCommands } from '../context.ts';
 import { formatJson, formatTable } from '../output.ts';
 import { AppError } from '../../shared/app-error.ts';
-import { addAccount, findAccount, listAccounts } from '../../mailbox/accounts.ts';
+import { addAccount, findAccount, listAccounts, setAccountEnabled } from '../../mailbox/accounts.ts';
 import { outboxRowsForAccount } from '../../outbound/outbox-admin.ts';
 import { testAccount } from '../../mailbox/accounts-test.ts';
 import { importMailPath } from '../../mailbox/import-files.ts';
@@ -127,7 +127,7 @@ export const registerMailboxCommands: RegisterCommands = (program, run) => {
       run(async (ctx) => {
         const list = await listAccounts(ctx.db);
         if (opts.json) ctx.out(formatJson(list));
-        else ctx.out(formatTable(list.map((a) => ({ ...a, secret: a.hasSecret ? 'stored' : 'none' })), ['id', 'name', 'email', 'imap', 'smtp', 'authKind', 'secret']));
+        else ctx.out(formatTable(list.map((a) => ({ ...a, secret: a.hasSecret ? 'stored' : 'none' })), ['id', 'name', 'email', 'imap', 'smtp', 'authKind', 'secret', 'enabled']));
       }),
     );
   accounts
@@ -145,6 +145,17 @@ export const registerMailboxCommands: RegisterCommands = (program, run) => {
         if (!r.ok) throw new AppError((r.code as 'IMAP_FAILED' | undefined) ?? 'IMAP_FAILED', `account ${name}: test failed`);
       }),
     );
+  for (const [verb, enabled] of [['disable', false], ['enable', true]] as const) {
+    accounts
+      .command(`${verb} NAME`)
+      .description(enabled ? 'sync the account again and let campaigns send from it' : 'stop syncing the account and picking it for campaigns (a colleague who left); its mail and history stay')
+      .action((name: string) =>
+        run(async (ctx) => {
+          await setAccountEnabled(ctx.db, name, enabled);
+          ctx.out(enabled ? `account ${name} enabled` : `account ${name} disabled: not synced, not used by campaigns; \`rapport send pause --account ${name}\` also stops its queued mail`);
+        }),
+      );
+  }
   accounts
     .command('remove NAME')
     .description('remove an account (its messages stay); refused once mail was sent or queued from it: the outbox keeps that record')
@@ -157,7 +168,7 @@ export const registerMailboxCommands: RegisterCommands = (program, run) => {
           const rows = await outboxRowsForAccount(trx, id);
           if (rows.inFlight > 0) throw new AppError('CONFLICT', `account ${name}: ${rows.inFlight} mail(s) are being sent from it right now; stop \`rapport send run\` and try again`);
           if (rows.queued > 0) throw new AppError('CONFLICT', `account ${name}: ${rows.queued} mail(s) still queued in the outbox (rapport outbox list --account ${name}); cancel them first`);
-          if (rows.total > 0) throw new AppError('CONFLICT', `account ${name}: the outbox keeps the record of ${rows.total} mail(s) sent or tried from it, so the account stays; \`rapport send pause --account ${name}\` stops its sending`);
+          if (rows.total > 0) throw new AppError('CONFLICT', `account ${name}: the outbox keeps the record of ${rows.total} mail(s) sent or tried from it, so the account stays; \`rapport accounts disable ${name}\` stops syncing it and \`rapport send pause --account ${name}\` its sending`);
           await trx.deleteFrom('mail_accounts').where('id', '=', id).execute();
         });
         ctx.out(`account ${name} removed`);
