@@ -91,4 +91,30 @@ describe(`rapport send (CLI) on ${testBackend}`, () => {
     expect(spare.out).toBe('account spare removed');
     expect((await t.db.kysely.selectFrom('mail_accounts').select('name').execute()).map((r) => r.name)).toEqual(['sales']);
   }, 60_000);
+
+  it('outbox show, cancel and retry: the row and its history, --json, and a one-line refusal for what cannot be done', async () => {
+    const acct = await addTestAccount(t.db, { name: 'sales', email: 'sales@maker.cn', smtpPort: 1 });
+    await enqueueMail(t.db, [
+      { idempotencyKey: 'p', accountId: acct.id, toAddress: 'p@acme.com', kind: 'personal', subject: 'P', textBody: 'p' },
+      { idempotencyKey: 's', accountId: acct.id, toAddress: 's@acme.com', kind: 'personal', subject: 'S', textBody: 's' },
+    ]);
+    const [p, s] = await t.db.kysely.selectFrom('outbox').select('id').orderBy('idempotency_key').execute();
+    await sql`UPDATE outbox SET state = 'sent' WHERE id = ${s!.id}`.execute(t.db.kysely);
+    const cli = (args: string[]) => runCli(t.db, args, { extra: { config: config() } });
+
+    const cancel = await cli(['outbox', 'cancel', String(p!.id), String(s!.id), '999999']);
+    expect(cancel.error).toBeUndefined();
+    expect(cancel.out).toBe(`cancelled 1: ${p!.id}\nnot cancelled ${s!.id}: it is sent\nnot cancelled 999999: no such row`);
+    const shown = (await cli(['outbox', 'show', String(p!.id), '--json'])).json<{ row: { state: string; to_address: string }; events: Array<{ event: string }> }>();
+    expect(shown.row).toMatchObject({ state: 'cancelled', to_address: 'p@acme.com' });
+    expect(shown.events.map((e) => e.event)).toContain('cancelled');
+    expect((await cli(['outbox', 'show', String(p!.id)])).out).toMatch(/^state: cancelled$/m);
+
+    expect((await cli(['outbox', 'retry', String(s!.id)])).error).toBe(`outbox row ${s!.id}: is sent; only failed, uncertain, expired or cancelled rows can be retried`);
+    expect((await cli(['outbox', 'retry', String(p!.id), '--until', 'soon'])).error).toBe('--until "soon": not a date');
+    const retried = await cli(['outbox', 'retry', String(p!.id), '--json']);
+    expect(retried.json()).toEqual({ id: p!.id, state: 'planned' });
+    expect((await t.db.kysely.selectFrom('outbox').select('state').where('id', '=', p!.id).executeTakeFirstOrThrow()).state).toBe('planned');
+    expect((await cli(['outbox', 'show', '999999'])).error).toBe('outbox row 999999: no such row');
+  }, 60_000);
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { backoffMs, nextContactSlot, nextFreeAt, warmupLimit } from '../../src/outbound/throttle-math.ts';
 import { seededJitterMs } from '../../src/outbound/jitter.ts';
+import { accountLimits, parseOutboundSettings, providerDefaults } from '../../src/outbound/settings.ts';
 import { classifySmtpError } from '../../src/outbound/smtp-outcome.ts';
 import { makeUnsubscribeToken, tokenOutboxId, unsubscribeKey, verifyUnsubscribeToken } from '../../src/outbound/unsubscribe-token.ts';
 
@@ -60,5 +61,18 @@ describe('unsubscribe tokens', () => {
     const forged = token.replace(/^v1\.[0-9a-z]+\./, `v1.${(1235).toString(36)}.`);
     expect(verifyUnsubscribeToken(key, forged, 'wang@acme.com')).toBe(false);
     expect(tokenOutboxId('v1.zz')).toBeNull();
+  });
+});
+
+describe('account limits', () => {
+  it('default to what the provider allows (500 a day from a free Gmail account), overridden by config, then by the database', () => {
+    expect(providerDefaults('smtp.gmail.com')).toMatchObject({ perDay: 500 });
+    expect(providerDefaults('smtp.exmail.qq.com')).toMatchObject({ perDay: 1000 });
+    expect(providerDefaults('smtp.office365.com')).toMatchObject({ perDay: 300 });
+    expect(providerDefaults('mail.maker.cn')).toEqual({ perSecond: null, perMinute: 30, perHour: 300, perDay: 1000 });
+    const settings = parseOutboundSettings({ accounts: { linda: { perDay: 200 } } });
+    expect(accountLimits(settings, 'tom', 'smtp.gmail.com', null)).toMatchObject({ perMinute: 20, perDay: 500 });
+    expect(accountLimits(settings, 'linda', 'smtp.gmail.com', null)).toMatchObject({ perMinute: 20, perDay: 200 });
+    expect(accountLimits(settings, 'linda', 'smtp.gmail.com', { perDay: 50, perMinute: null })).toMatchObject({ perMinute: null, perDay: 50 });
   });
 });
