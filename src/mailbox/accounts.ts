@@ -1,6 +1,8 @@
+import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import type { Config } from '../config/config.ts';
 import type { Db } from '../db/database.ts';
+import type { Database } from '../db/schema.ts';
 import type { AuthKind, TlsMode } from '../db/tables/mailbox.ts';
 import { AppError } from '../shared/app-error.ts';
 import { normalizeAddress } from './address.ts';
@@ -133,9 +135,17 @@ export async function setAccountEnabled(db: Db, nameOrId: string | number, enabl
   await db.kysely.updateTable('mail_accounts').set({ enabled }).where('id', '=', id).execute();
 }
 
-export async function removeAccount(db: Db, nameOrId: string | number): Promise<void> {
+/**
+ * Removes an account (its messages stay). `check` runs first in the same transaction, with the account row
+ * locked (what refers to the account waits meanwhile); it throws to refuse.
+ */
+export async function removeAccount(db: Db, nameOrId: string | number, check?: (trx: Kysely<Database>, id: number) => Promise<void>): Promise<void> {
   const id = await findAccount(db, nameOrId);
-  await db.kysely.deleteFrom('mail_accounts').where('id', '=', id).execute();
+  await db.kysely.transaction().execute(async (trx) => {
+    await trx.selectFrom('mail_accounts').select('id').where('id', '=', id).forUpdate().execute();
+    await check?.(trx, id);
+    await trx.deleteFrom('mail_accounts').where('id', '=', id).execute();
+  });
 }
 
 export interface AccountCredentials {

@@ -207,6 +207,14 @@ export function sentCopy(db: Db, options: SentCopyOptions): SentCopy {
       ).rows[0];
       if (!row) break;
       const mine = (trx: Kysely<Database>) => trx.selectFrom('outbound_sent_copies').select('outbox_id').where('outbox_id', '=', row.outbox_id).where('next_attempt_at', '=', held);
+      /** The copy's end (in Sent, or given up): its row goes and the outbox row says so, unless the lease ran out and another sender took the copy (its word counts). */
+      const settle = (event: string, what: string): Promise<void> =>
+        db.kysely.transaction().execute(async (trx) => {
+          const gone = await trx.deleteFrom('outbound_sent_copies').where('outbox_id', 'in', mine(trx)).executeTakeFirst();
+          if (Number(gone.numDeletedRows) === 0) return;
+          await sql`UPDATE outbox SET sent_copy = concat_ws('; ', sent_copy, ${what}::text) WHERE id = ${row.outbox_id}`.execute(trx);
+          await trx.insertInto('outbox_events').values({ outbox_id: row.outbox_id, at: clock.now(), event, detail: what }).execute();
+        });
       const attempt = row.attempts + 1;
       const accountId = Number(row.account_id);
       try {
@@ -214,25 +222,14 @@ export function sentCopy(db: Db, options: SentCopyOptions): SentCopy {
         if (!raw) continue;
         const res = await conns.with(accountId, (client) => appendToSent(db, client, accountId, Buffer.from(raw), row.message_id));
         const what = `${res.found ? 'found in' : 'appended to'} ${res.path}${res.uid ? ` (uid ${res.uid})` : ''} on attempt ${attempt}`;
-        await db.kysely.transaction().execute(async (trx) => {
-          const gone = await trx.deleteFrom('outbound_sent_copies').where('outbox_id', 'in', mine(trx)).executeTakeFirst();
-          if (Number(gone.numDeletedRows) === 0) return; // the lease ran out and another sender took the copy: its word counts
-          await sql`UPDATE outbox SET sent_copy = concat_ws('; ', sent_copy, ${what}::text) WHERE id = ${row.outbox_id}`.execute(trx);
-          await trx.insertInto('outbox_events').values({ outbox_id: row.outbox_id, at: clock.now(), event: 'copied to Sent', detail: what }).execute();
-        });
+        await settle('copied to Sent', what);
         appended += 1;
       } catch (e) {
         const words = describeError(e);
         down.push(accountId);
         logger.warn({ outbox: row.outbox_id, attempt, err: words }, 'append to Sent failed again');
         if (attempt >= maxAttempts) {
-          await db.kysely.transaction().execute(async (trx) => {
-            const gone = await trx.deleteFrom('outbound_sent_copies').where('outbox_id', 'in', mine(trx)).executeTakeFirst();
-            if (Number(gone.numDeletedRows) === 0) return;
-            const what = `gave up appending to Sent after ${attempt} attempts: ${words}`;
-            await sql`UPDATE outbox SET sent_copy = concat_ws('; ', sent_copy, ${what}::text) WHERE id = ${row.outbox_id}`.execute(trx);
-            await trx.insertInto('outbox_events').values({ outbox_id: row.outbox_id, at: clock.now(), event: 'no copy in Sent', detail: what }).execute();
-          });
+          await settle('no copy in Sent', `gave up appending to Sent after ${attempt} attempts: ${words}`);
           gaveUp += 1;
         } else {
           await db.kysely

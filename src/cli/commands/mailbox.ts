@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { commandGroup, type AppContext, type RegisterCommands } from '../context.ts';
 import { formatJson, formatTable } from '../output.ts';
 import { AppError } from '../../shared/app-error.ts';
-import { addAccount, findAccount, listAccounts, setAccountEnabled } from '../../mailbox/accounts.ts';
+import { addAccount, findAccount, listAccounts, removeAccount, setAccountEnabled } from '../../mailbox/accounts.ts';
 import { outboxRowsForAccount } from '../../outbound/outbox-admin.ts';
 import { testAccount } from '../../mailbox/accounts-test.ts';
 import { importMailPath } from '../../mailbox/import-files.ts';
@@ -161,15 +161,12 @@ export const registerMailboxCommands: RegisterCommands = (program, run) => {
     .description('remove an account (its messages stay); refused once mail was sent or queued from it: the outbox keeps that record')
     .action((name: string) =>
       run(async (ctx) => {
-        const id = await findAccount(ctx.db, name);
-        // the account row locked first: mail queued for it meanwhile waits, then finds it gone (never a foreign-key error here)
-        await ctx.db.kysely.transaction().execute(async (trx) => {
-          await trx.selectFrom('mail_accounts').select('id').where('id', '=', id).forUpdate().execute();
+        // checked with the account row locked: mail queued for it meanwhile waits, then finds it gone (never a foreign-key error here)
+        await removeAccount(ctx.db, name, async (trx, id) => {
           const rows = await outboxRowsForAccount(trx, id);
           if (rows.inFlight > 0) throw new AppError('CONFLICT', `account ${name}: ${rows.inFlight} mail(s) are being sent from it right now; stop \`rapport send run\` and try again`);
           if (rows.queued > 0) throw new AppError('CONFLICT', `account ${name}: ${rows.queued} mail(s) still queued in the outbox (rapport outbox list --account ${name}); cancel them first`);
           if (rows.total > 0) throw new AppError('CONFLICT', `account ${name}: the outbox keeps the record of ${rows.total} mail(s) sent or tried from it, so the account stays; \`rapport accounts disable ${name}\` stops syncing it and \`rapport send pause --account ${name}\` its sending`);
-          await trx.deleteFrom('mail_accounts').where('id', '=', id).execute();
         });
         ctx.out(`account ${name} removed`);
       }),
