@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { parseFallback } from './parse-message.ts';
-import type { ParsedMessage } from './parsed-message.ts';
+import { bodyOf, parseFallback } from './parse-message.ts';
+import type { ParsedBody, ParsedMessage } from './parsed-message.ts';
 
 /**
  * Parses messages on worker threads (mailparser is the bottleneck of a sync:
@@ -11,13 +11,24 @@ import type { ParsedMessage } from './parsed-message.ts';
  */
 export interface ParsePool {
   parse(raw: Buffer, internalDate: Date | null): Promise<ParsedMessage>;
+  /** The body alone (parseBody), for a message whose header fields are stored. */
+  parseBody(raw: Buffer): Promise<ParsedBody>;
   close(): Promise<void>;
 }
 
 interface Pending {
-  resolve(p: ParsedMessage): void;
+  /** With the worker's answer, or with a raw-kept parse error (fallback). */
+  resolve(p: ParsedMessage | ParsedBody): void;
   raw: Buffer;
   internalDate: Date | null;
+  /** parseBody rather than parseMessage. */
+  body: boolean;
+}
+
+/** A job that cannot be parsed by a worker: its raw is kept with the reason. */
+function fallback(job: Pending, why: string): ParsedMessage | ParsedBody {
+  const p = parseFallback(job.raw, why, { internalDate: job.internalDate });
+  return job.body ? bodyOf(p) : p;
 }
 
 interface Slot {
@@ -53,7 +64,7 @@ export function createParsePool(size: number, options: ParsePoolOptions = {}): P
   const post = (slot: Slot, id: number, job: Pending): void => {
     if (slot.jobs.size === 0) slot.progressAt = Date.now();
     slot.jobs.set(id, job);
-    slot.worker.postMessage({ id, raw: new Uint8Array(job.raw.buffer, job.raw.byteOffset, job.raw.byteLength), internalDate: job.internalDate });
+    slot.worker.postMessage({ id, raw: new Uint8Array(job.raw.buffer, job.raw.byteOffset, job.raw.byteLength), internalDate: job.internalDate, body: job.body });
   };
   const replace = (slot: Slot): Slot | null => {
     slot.retired = true;
@@ -66,7 +77,7 @@ export function createParsePool(size: number, options: ParsePoolOptions = {}): P
   const spawn = (): Slot => {
     const slot: Slot = { worker: new Worker(entry), jobs: new Map(), progressAt: Date.now(), retired: false, ready: false };
     slot.worker.unref();
-    slot.worker.on('message', (msg: { id: number; parsed?: ParsedMessage; newestPrefix?: number; error?: string; ready?: boolean }) => {
+    slot.worker.on('message', (msg: { id: number; parsed?: ParsedMessage | ParsedBody; newestPrefix?: number; error?: string; ready?: boolean }) => {
       if (msg.ready) {
         slot.ready = true;
         slot.progressAt = Date.now();
@@ -77,11 +88,11 @@ export function createParsePool(size: number, options: ParsePoolOptions = {}): P
       slot.jobs.delete(msg.id);
       slot.progressAt = Date.now();
       if (msg.parsed && msg.newestPrefix !== undefined) job.resolve({ ...msg.parsed, newestPart: (msg.parsed.textBody ?? '').slice(0, msg.newestPrefix) });
-      else job.resolve(msg.parsed ?? parseFallback(job.raw, `parser: ${msg.error ?? 'unknown error'}`, { internalDate: job.internalDate }));
+      else job.resolve(msg.parsed ?? fallback(job, `parser: ${msg.error ?? 'unknown error'}`));
     });
     const fail = (why: string): void => {
       if (slot.retired) return;
-      for (const job of slot.jobs.values()) job.resolve(parseFallback(job.raw, `parser worker ${why}`, { internalDate: job.internalDate }));
+      for (const job of slot.jobs.values()) job.resolve(fallback(job, `parser worker ${why}`));
       slot.jobs.clear();
       replace(slot);
     };
@@ -100,23 +111,25 @@ export function createParsePool(size: number, options: ParsePoolOptions = {}): P
       if (!first) continue;
       const [stuckId, stuck] = first;
       slot.jobs.clear();
-      stuck.resolve(parseFallback(stuck.raw, `parser: no result after ${Math.round(timeoutMs / 1000)} s (message ${stuckId} kept raw)`, { internalDate: stuck.internalDate }));
+      stuck.resolve(fallback(stuck, `parser: no result after ${Math.round(timeoutMs / 1000)} s (message ${stuckId} kept raw)`));
       const fresh = replace(slot);
       void slot.worker.terminate();
       for (const [id, job] of rest) {
         if (fresh) post(fresh, id, job);
-        else job.resolve(parseFallback(job.raw, 'parser pool closed', { internalDate: job.internalDate }));
+        else job.resolve(fallback(job, 'parser pool closed'));
       }
     }
   }, Math.max(10, Math.min(1000, Math.floor(timeoutMs / 4))));
   watchdog.unref();
   for (let i = 0; i < size; i++) slots.push(spawn());
+  const submit = (raw: Buffer, internalDate: Date | null, body: boolean): Promise<ParsedMessage | ParsedBody> => {
+    const slot = slots.reduce((a, b) => (b.jobs.size < a.jobs.size ? b : a));
+    const id = ++nextId;
+    return new Promise((resolve) => post(slot, id, { resolve, raw, internalDate, body }));
+  };
   return {
-    parse(raw, internalDate) {
-      const slot = slots.reduce((a, b) => (b.jobs.size < a.jobs.size ? b : a));
-      const id = ++nextId;
-      return new Promise<ParsedMessage>((resolve) => post(slot, id, { resolve, raw, internalDate }));
-    },
+    parse: (raw, internalDate) => submit(raw, internalDate, false) as Promise<ParsedMessage>,
+    parseBody: (raw) => submit(raw, null, true) as Promise<ParsedBody>,
     async close() {
       closed = true;
       clearInterval(watchdog);

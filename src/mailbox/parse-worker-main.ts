@@ -1,15 +1,17 @@
 import { parentPort } from 'node:worker_threads';
-import { parseMessage } from './parse-message.ts';
+import { parseBody, parseMessage } from './parse-message.ts';
 
 interface Job {
   readonly id: number;
   readonly raw: Uint8Array;
   readonly internalDate: Date | null;
+  /** The body alone (the sync's body pass: the header fields are stored). */
+  readonly body?: boolean;
 }
 
 parentPort?.on('message', (job: Job) => {
   const raw = Buffer.from(job.raw.buffer, job.raw.byteOffset, job.raw.byteLength);
-  parseMessage(raw, { internalDate: job.internalDate }).then(
+  (job.body ? parseBody(raw) : parseMessage(raw, { internalDate: job.internalDate })).then(
     // most messages have no quoted history: their newest part is the start of the text, sent as a length (the pool cuts it)
     (parsed) =>
       parsed.newestPart !== null && parsed.textBody !== null && parsed.textBody.startsWith(parsed.newestPart)

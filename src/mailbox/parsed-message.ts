@@ -31,3 +31,6 @@ export interface ParsedMessage {
   /** Why parsing failed (the message is then kept raw), or null. */
   readonly parseError: string | null;
 }
+
+/** What the sync's body pass keeps of a message whose header fields are already stored (parseBody). */
+export type ParsedBody = Pick<ParsedMessage, 'textBody' | 'htmlBody' | 'newestPart' | 'attachments' | 'size' | 'parseError'>;

@@ -3,7 +3,7 @@ import type { Db } from '../db/database.ts';
 import type { Database } from '../db/schema.ts';
 import { messageDirection } from './direction.ts';
 import { linkThreads } from './linking.ts';
-import type { ParsedMessage } from './parsed-message.ts';
+import type { ParsedBody, ParsedMessage } from './parsed-message.ts';
 import { assignThreads } from './threading.ts';
 
 /** One message to store, with where it was found. */
@@ -222,7 +222,7 @@ export function prefixChars(text: string | null, part: string | null): number | 
 /** A body fetched and parsed by the sync's body pass, for a row stored by its header pass. */
 export interface BodyFill {
   readonly rowId: number;
-  readonly parsed: ParsedMessage;
+  readonly parsed: ParsedBody;
   readonly raw: Buffer;
 }
 

@@ -8,7 +8,7 @@ import { pickFolders } from './folder-roles.ts';
 import { createParsePool } from './parse-pool.ts';
 import { accountTarget, connectImap, translateImapError, type ImapTarget } from './imap-connect.ts';
 import { ourAddresses } from './our-addresses.ts';
-import { syncFolder, type FolderProgress, type FolderSyncResult, type ParseFn } from './sync-folder.ts';
+import { syncFolder, type FolderProgress, type FolderSyncResult, type BodyParseFn, type ParseFn } from './sync-folder.ts';
 import { backoffDelay, parseSyncSettings, type SyncSettings } from './sync-settings.ts';
 
 export interface FolderReport {
@@ -77,6 +77,7 @@ export async function syncAccount(db: Db, config: Pick<Config, 'secretKey' | 'se
 
   const pool = !options.parse && settings.parseWorkers > 0 ? createParsePool(settings.parseWorkers, { timeoutMs: settings.parseTimeoutMs }) : null;
   const parse: ParseFn | undefined = options.parse ?? (pool ? (raw, internalDate) => pool.parse(raw, internalDate) : undefined);
+  const parseBody: BodyParseFn | undefined = pool ? (raw) => pool.parseBody(raw) : undefined;
   try {
     return await syncWithClient();
   } finally {
@@ -118,7 +119,7 @@ export async function syncAccount(db: Db, config: Pick<Config, 'secretKey' | 'se
       for (let attempt = 0; ; attempt++) {
         try {
           if (!client.usable) client = await connectWithRetry(target, settings, options.logger, sleep);
-          const result = await syncFolder({ db, client, accountId, us, settings, clock, logger: options.logger, onProgress: options.onProgress, parse, afterBatch: options.afterBatch, stopAfterHeaders: options.stopAfterHeaders }, row.id);
+          const result = await syncFolder({ db, client, accountId, us, settings, clock, logger: options.logger, onProgress: options.onProgress, parse, parseBody, afterBatch: options.afterBatch, stopAfterHeaders: options.stopAfterHeaders }, row.id);
           reports.push({ path: p.path, ok: true, result });
           break;
         } catch (e) {

@@ -4,8 +4,8 @@ import type { Db } from '../db/database.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { Logger } from '../shared/logger.ts';
 import { AppError } from '../shared/app-error.ts';
-import type { ParsedMessage } from './parsed-message.ts';
-import { parseHeaderFields, parseMessage, KEPT_HEADERS } from './parse-message.ts';
+import type { ParsedBody, ParsedMessage } from './parsed-message.ts';
+import { parseBody as parseBodyHere, parseHeaderFields, parseMessage, KEPT_HEADERS } from './parse-message.ts';
 import { fillBodies, storeMessages, type BodyFill, type StoredMessage, type StoreItem } from './store-messages.ts';
 import type { SyncSettings } from './sync-settings.ts';
 
@@ -30,6 +30,7 @@ export interface FolderProgress {
 }
 
 export type ParseFn = (raw: Buffer, internalDate: Date | null) => Promise<ParsedMessage>;
+export type BodyParseFn = (raw: Buffer) => Promise<ParsedBody>;
 
 export interface FolderSyncContext {
   readonly db: Db;
@@ -42,6 +43,8 @@ export interface FolderSyncContext {
   readonly onProgress?: ((p: FolderProgress) => void) | undefined;
   /** Defaults to parseMessage on this thread. */
   readonly parse?: ParseFn | undefined;
+  /** The body of a message whose header fields the header pass stored. Defaults to `parse` when that is given, else parseBody on this thread. */
+  readonly parseBody?: BodyParseFn | undefined;
   /** Test hook: called after each committed batch of either pass (a test kills the process here); `committed` counts the header pass's messages. */
   readonly afterBatch?: ((committed: number, pass: 'headers' | 'bodies') => void | Promise<void>) | undefined;
   /** Stop after the header pass: threads and links are in, the bodies (and the cursor) wait for the next run. */
@@ -122,6 +125,7 @@ async function folderRow(db: Db, id: number): Promise<FolderRow> {
 export async function syncFolder(ctx: FolderSyncContext, folderId: number): Promise<FolderSyncResult> {
   const { db, client, settings } = ctx;
   const parse: ParseFn = ctx.parse ?? ((raw, internalDate) => parseMessage(raw, { internalDate }));
+  const parseBody: BodyParseFn = ctx.parseBody ?? (ctx.parse ? (raw) => parse(raw, null) : parseBodyHere);
   let folder = await folderRow(db, folderId);
   const condstore = client.capabilities.has('CONDSTORE') || client.capabilities.has('QRESYNC');
   const status = await client.status(folder.path, { messages: true, uidNext: true, uidValidity: true, ...(condstore ? { highestModseq: true } : {}) });
@@ -329,13 +333,15 @@ export async function syncFolder(ctx: FolderSyncContext, folderId: number): Prom
       const byUid = new Map(jobs.map((j) => [j.uid, j]));
       // Each source goes to a parser as soon as it arrives, so the workers parse while the rest
       // of the batch is still coming in (parse never rejects: a failure comes back as a parse error).
-      const parsing = new Map<number, Promise<{ m: FetchMessageObject; raw: Buffer; internalDate: Date | null; p: ParsedMessage }>>();
+      const parsing = new Map<number, Promise<{ m: FetchMessageObject; raw: Buffer; internalDate: Date | null; p: ParsedMessage | ParsedBody }>>();
       for await (const m of client.fetch(uidSet([...byUid.keys()]), { uid: true, flags: true, internalDate: true, source: true, ...ids }, { uid: true })) {
         if (!byUid.has(m.uid) || m.source === undefined) continue;
         const internalDate = m.internalDate ? new Date(m.internalDate) : null;
         const raw = m.source;
         // the last answer per UID counts (a message can be answered twice when its flags changed meanwhile)
-        parsing.set(m.uid, parse(raw, internalDate).then((p) => ({ m, raw, internalDate, p })));
+        // a row stored by the header pass needs its body alone; a message without a Message-ID is read whole
+        const job = byUid.get(m.uid) as BodyJob;
+        parsing.set(m.uid, (job.row === null ? parse(raw, internalDate) : parseBody(raw)).then((p) => ({ m, raw, internalDate, p })));
       }
       const got = new Set(parsing.keys());
       const fills: BodyFill[] = [];
@@ -348,7 +354,7 @@ export async function syncFolder(ctx: FolderSyncContext, folderId: number): Prom
         const rowId = rowOf.get(m.uid) ?? null;
         if (job.row !== null) {
           if (rowId !== null) fills.push({ rowId, parsed: p, raw });
-        } else whole.push({ parsed: p, raw, internalDate, placement: { folderId, uid: m.uid, flags: flagList(m.flags), modseq: num(m.modseq) }, gmThrid: m.threadId ?? null, gmMsgid: m.emailId ?? null });
+        } else whole.push({ parsed: p as ParsedMessage, raw, internalDate, placement: { folderId, uid: m.uid, flags: flagList(m.flags), modseq: num(m.modseq) }, gmThrid: m.threadId ?? null, gmMsgid: m.emailId ?? null });
       }
       const missing = jobs.filter((j) => !got.has(j.uid) && rowOf.get(j.uid) != null);
       // a UID that answered nothing: expunged since the header pass, or not? ask once

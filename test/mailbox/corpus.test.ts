@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseHeaderFields, parseMessage } from '../../src/mailbox/parse-message.ts';
+import { parseBody, parseHeaderFields, parseMessage } from '../../src/mailbox/parse-message.ts';
 import { HEADER_FIELDS } from '../../src/mailbox/sync-folder.ts';
 
 /** What an IMAP server answers to BODY.PEEK[HEADER.FIELDS (...)]: the matching header lines, CRLF, and an empty line. */
@@ -51,6 +51,17 @@ describe('fixture corpus: malformed and unusual messages', () => {
     // the dedupe key: the same with a Message-ID (without one the key needs the body: such a message waits for the body pass)
     if (whole.hasMessageId) expect(head.contentHash).toBe(whole.contentHash);
     expect(head.textBody).toBeNull();
+  });
+
+  it.each(files)('%s: its body read from the body-shaping headers alone (the sync\'s body pass) is the body of the whole message', async (file) => {
+    const whole = await parseMessage(load(file));
+    const body = await parseBody(load(file));
+    const fields = (p: typeof body) => ({ textBody: p.textBody, htmlBody: p.htmlBody, newestPart: p.newestPart, attachments: p.attachments, size: p.size });
+    if (whole.parseError) {
+      expect(body.parseError).not.toBeNull();
+      return;
+    }
+    expect({ ...fields(body), parseError: body.parseError }).toEqual({ ...fields(whole), parseError: null });
   });
 
   it('decodes the charsets of Chinese and Japanese trade mail', async () => {

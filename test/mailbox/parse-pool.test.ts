@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseMessage } from '../../src/mailbox/parse-message.ts';
+import { bodyOf, parseBody, parseMessage } from '../../src/mailbox/parse-message.ts';
 import { createParsePool } from '../../src/mailbox/parse-pool.ts';
 import { eml } from './support/eml.ts';
 
@@ -18,6 +18,10 @@ describe('parse pool watchdog', () => {
       expect(Date.now() - t0).toBeLessThan(15_000);
       expect(hung.parseError).toMatch(/^parser: no result after 2 s/);
       expect(hung.messageId).toBe('hang@acme.com'); // the fallback still reads the header
+      // a body parse that hangs is kept raw the same way, answered with the body fields alone
+      const hungBody = await pool.parseBody(eml({ from: 'x@acme.com', subject: 'HANG', messageId: 'hang2@acme.com' }));
+      expect(hungBody.parseError).toMatch(/^parser: no result after 2 s/);
+      expect(Object.keys(hungBody).sort()).toEqual(['attachments', 'htmlBody', 'newestPart', 'parseError', 'size', 'textBody']);
       expect(next).toMatchObject({ messageId: 'queued@acme.com', parseError: null, subject: 'Queued behind' });
       expect(next.textBody).toContain('still parsed');
       expect(after).toMatchObject({ messageId: 'also@beta.com', parseError: null });
@@ -41,6 +45,12 @@ describe('parse pool watchdog', () => {
         expect(inWorker).toEqual(here);
       }
       expect((await pool.parse(messages[1] as Buffer, null)).newestPart).toBe('Yes.');
+      // the body pass's parse: the body fields of the whole parse, nothing else
+      for (const raw of messages) {
+        const [inWorker, here, whole] = await Promise.all([pool.parseBody(raw), parseBody(raw), parseMessage(raw, { internalDate: null })]);
+        expect(inWorker).toEqual(here);
+        expect(inWorker).toEqual(bodyOf(whole));
+      }
     } finally {
       await pool.close();
     }
