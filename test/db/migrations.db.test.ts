@@ -54,6 +54,25 @@ describe(`migrations on ${testBackend}`, () => {
     }
   });
 
+  it('0104 compresses message bodies with lz4 where the server has it, and leaves pglz where it does not (PGlite)', async () => {
+    const db = await createTestDb();
+    try {
+      const cols = await sql<{ attname: string; attcompression: string }>`
+        SELECT attname, attcompression::text AS attcompression FROM pg_attribute
+         WHERE attrelid = ${`${db.schema}.messages`}::regclass AND attname IN ('text_body', 'html_body', 'newest_part', 'headers', 'raw') ORDER BY attname`.execute(db.kysely);
+      // 'l' is lz4; '' is the default (pglz)
+      expect(cols.rows.map((r) => `${r.attname}:${r.attcompression}`)).toEqual(['headers', 'html_body', 'newest_part', 'raw', 'text_body'].map((c) => `${c}:${testBackend === 'postgres' ? 'l' : ''}`));
+      // a body written now reads back whole
+      const body = 'price list '.repeat(2000);
+      const row = await sql<{ id: number }>`INSERT INTO messages (message_id, content_hash, direction, sent_at, text_body, html_body, headers, attachments, size, body_state)
+        VALUES ('lz@acme.com', 'h', 'inbound', now(), ${body}, ${`<p>${body}</p>`}, '{}', '[]', 1, 'full') RETURNING id`.execute(db.kysely);
+      const back = await db.kysely.selectFrom('messages').select(['text_body', 'html_body']).where('id', '=', Number(row.rows[0]?.id)).executeTakeFirstOrThrow();
+      expect(back).toEqual({ text_body: body, html_body: `<p>${body}</p>` });
+    } finally {
+      await db.drop();
+    }
+  });
+
   it('refuses a database written by a newer schema version', async () => {
     const db = await createTestDb();
     try {
