@@ -9,16 +9,37 @@ interface Job {
   readonly body?: boolean;
 }
 
-parentPort?.on('message', (job: Job) => {
+// One parse at a time, in the order sent. The pool posts a whole batch at once, and started
+// together (mailparser yields between chunks) hundreds of parses would all be alive at every
+// minor GC: each one copied, promoted, then collected by a full GC. Measured: ~12 ms a
+// scavenge in each worker with a batch in flight. One at a time also keeps the pool's
+// watchdog right: the job a stuck worker is working on is its oldest.
+const queue: Job[] = [];
+let busy = false;
+
+function next(): void {
+  const job = queue.shift();
+  if (!job) {
+    busy = false;
+    return;
+  }
+  busy = true;
   const raw = Buffer.from(job.raw.buffer, job.raw.byteOffset, job.raw.byteLength);
-  (job.body ? parseBody(raw) : parseMessage(raw, { internalDate: job.internalDate })).then(
-    // most messages have no quoted history: their newest part is the start of the text, sent as a length (the pool cuts it)
-    (parsed) =>
-      parsed.newestPart !== null && parsed.textBody !== null && parsed.textBody.startsWith(parsed.newestPart)
-        ? parentPort?.postMessage({ id: job.id, parsed: { ...parsed, newestPart: null }, newestPrefix: parsed.newestPart.length })
-        : parentPort?.postMessage({ id: job.id, parsed }),
-    (err: unknown) => parentPort?.postMessage({ id: job.id, error: err instanceof Error ? err.message : String(err) }),
-  );
+  (job.body ? parseBody(raw) : parseMessage(raw, { internalDate: job.internalDate }))
+    .then(
+      // most messages have no quoted history: their newest part is the start of the text, sent as a length (the pool cuts it)
+      (parsed) =>
+        parsed.newestPart !== null && parsed.textBody !== null && parsed.textBody.startsWith(parsed.newestPart)
+          ? parentPort?.postMessage({ id: job.id, parsed: { ...parsed, newestPart: null }, newestPrefix: parsed.newestPart.length })
+          : parentPort?.postMessage({ id: job.id, parsed }),
+      (err: unknown) => parentPort?.postMessage({ id: job.id, error: err instanceof Error ? err.message : String(err) }),
+    )
+    .finally(next);
+}
+
+parentPort?.on('message', (job: Job) => {
+  queue.push(job);
+  if (!busy) next();
 });
 
 // loaded: from now on the pool's watchdog counts

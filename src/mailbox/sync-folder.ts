@@ -1,4 +1,6 @@
-import { sql } from 'kysely';
+import { sql, type Transaction } from 'kysely';
+import type { Database } from '../db/schema.ts';
+import { retryOnDeadlock } from '../db/deadlock.ts';
 import type { FetchMessageObject, ImapFlow } from 'imapflow';
 import type { Db } from '../db/database.ts';
 import type { Clock } from '../shared/clock.ts';
@@ -363,22 +365,33 @@ export async function syncFolder(ctx: FolderSyncContext, folderId: number): Prom
       return { fills, whole, missing: gone.map((j) => rowOf.get(j.uid) as number), goneUids: gone.map((j) => j.uid), asked: jobs.length };
     };
     const storeBodies = async (b: Awaited<ReturnType<typeof loadBodies>>): Promise<void> => {
-      const res = await storeMessages(db, b.whole, {
-        accountId: ctx.accountId,
-        us: ctx.us,
-        subjectWindowDays: settings.subjectWindowDays,
-        inTransaction: async (trx) => {
-          counts.bodies += await fillBodies(trx, b.fills);
-          if (b.missing.length > 0) {
-            // gone before its body came: kept with its headers, marked, unless another copy (another folder, another UID) still holds it
-            await sql`UPDATE messages m SET parse_error = 'expunged from the server before its body was fetched'
-              WHERE m.id = ANY(${sql.val(b.missing)}::bigint[]) AND m.body_state = 'headers' AND m.parse_error IS NULL
-                AND NOT EXISTS (SELECT 1 FROM message_placements p WHERE p.message_id = m.id AND (p.folder_id <> ${folderId} OR p.uid <> ALL(${sql.val(b.goneUids)}::bigint[])))`.execute(trx);
-          }
-          if (b.whole.length > 0) await sql`UPDATE mail_folders SET message_count = (SELECT count(*) FROM message_placements WHERE folder_id = ${folderId}) WHERE id = ${folderId}`.execute(trx);
-        },
-      });
-      counts.created += res.created;
+      const fill = async (trx: Transaction<Database>): Promise<number> => {
+        const n = await fillBodies(trx, b.fills);
+        if (b.missing.length > 0) {
+          // gone before its body came: kept with its headers, marked, unless another copy (another folder, another UID) still holds it
+          await sql`UPDATE messages m SET parse_error = 'expunged from the server before its body was fetched'
+            WHERE m.id = ANY(${sql.val(b.missing)}::bigint[]) AND m.body_state = 'headers' AND m.parse_error IS NULL
+              AND NOT EXISTS (SELECT 1 FROM message_placements p WHERE p.message_id = m.id AND (p.folder_id <> ${folderId} OR p.uid <> ALL(${sql.val(b.goneUids)}::bigint[])))`.execute(trx);
+        }
+        return n;
+      };
+      if (b.whole.length === 0) {
+        // Bodies alone touch no thread: they go without the threading lock, alongside the header
+        // pass's next batch. A merge in that batch can update rows this fill holds (and the other
+        // way round): PostgreSQL then aborts one with a deadlock, and the fill, idempotent, runs again.
+        counts.bodies += await retryOnDeadlock(() => db.kysely.transaction().execute(fill));
+      } else {
+        const res = await storeMessages(db, b.whole, {
+          accountId: ctx.accountId,
+          us: ctx.us,
+          subjectWindowDays: settings.subjectWindowDays,
+          inTransaction: async (trx) => {
+            counts.bodies += await fill(trx);
+            await sql`UPDATE mail_folders SET message_count = (SELECT count(*) FROM message_placements WHERE folder_id = ${folderId}) WHERE id = ${folderId}`.execute(trx);
+          },
+        });
+        counts.created += res.created;
+      }
       progress(b.asked);
       await ctx.afterBatch?.(counts.fetched, 'bodies');
     };
