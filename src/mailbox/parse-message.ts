@@ -159,7 +159,7 @@ function headerBlockEnd(raw: Buffer): number {
 }
 
 /**
- * Reads a header block only (the sync's header pass: BODY[HEADER.FIELDS ...]),
+ * Reads a header block only (the sync's header pass: BODY[HEADER]),
  * without mailparser's stream machinery, which costs as much for a header as for a
  * whole small message. The fields go through mailparser's own header decoding and
  * the same mapping as parseMessage, so a message read here and read whole gets the
