@@ -82,60 +82,90 @@ export async function storeMessages(db: Db | Kysely<Database>, items: ReadonlyAr
     });
     const key = (p: ParsedMessage): string => `${p.messageId}\u0000${p.contentHash}`;
     const ids = new Map<string, { id: number; threadId: number | null; created: boolean; bodyPending: boolean }>();
-    // 1. messages, deduplicated within the batch and against the table
+    // 1. messages, deduplicated within the batch and against the table (under the lock: no other writer inserts meanwhile)
     const unique = [...new Map(rows.map((r) => [key(r.item.parsed), r])).values()];
-    for (let i = 0; i < unique.length; i += 100) {
-      const chunk = unique.slice(i, i + 100);
-      const inserted = await trx
-        .insertInto('messages')
-        .values(
-          chunk.map(({ item, sentAt }) => {
-            const p = item.parsed;
-            const recipients = [...p.to, ...p.cc, ...p.bcc].map((a) => a.address);
-            const pending = item.bodyPending === true;
-            return {
-              message_id: p.messageId,
-              content_hash: p.contentHash,
-              direction: messageDirection(p.from?.address ?? null, recipients, options.us),
-              account_id: options.accountId ?? null,
-              from_address: p.from?.address ?? null,
-              from_name: p.from?.name ?? null,
-              to_addresses: p.to.map((a) => a.address),
-              cc_addresses: p.cc.map((a) => a.address),
-              bcc_addresses: p.bcc.map((a) => a.address),
-              reply_to: p.replyTo.map((a) => a.address),
-              subject: p.subject,
-              sent_at: sentAt,
-              internal_date: item.internalDate ?? null,
-              in_reply_to: p.inReplyTo,
-              references: [...p.references],
-              headers: cleanJson(p.headers),
-              text_body: pending ? null : p.textBody,
-              html_body: pending ? null : p.htmlBody,
-              newest_part: pending ? null : p.newestPart,
-              attachments: cleanJson(pending ? [] : p.attachments),
-              size: p.size,
-              gm_msgid: item.gmMsgid ?? null,
-              parse_error: pending ? null : p.parseError,
-              body_state: item.headersOnly || pending ? 'headers' : 'full',
-              raw: !pending && p.parseError && item.raw ? item.raw : null,
-            };
-          }),
-        )
-        .onConflict((oc) => oc.columns(['message_id', 'content_hash']).doNothing())
-        .returning(['id', 'message_id', 'content_hash', 'body_state', 'parse_error'])
-        .execute();
-      for (const r of inserted) ids.set(`${r.message_id}\u0000${r.content_hash}`, { id: r.id, threadId: null, created: true, bodyPending: r.body_state === 'headers' && r.parse_error === null });
-      const missing = chunk.filter((r) => !ids.has(key(r.item.parsed)));
-      if (missing.length > 0) {
-        const found = await sql<{ id: number; message_id: string; content_hash: string; thread_id: number | null; pending: boolean }>`
-          SELECT m.id, m.message_id, m.content_hash, m.thread_id, (m.body_state = 'headers' AND m.parse_error IS NULL) AS pending FROM messages m
-          JOIN unnest(${sql.val(missing.map((r) => r.item.parsed.messageId))}::text[], ${sql.val(missing.map((r) => r.item.parsed.contentHash))}::text[]) AS v(mid, h)
-            ON m.message_id = v.mid AND m.content_hash = v.h`.execute(trx);
-        for (const r of found.rows) ids.set(`${r.message_id}\u0000${r.content_hash}`, { id: r.id, threadId: r.thread_id, created: false, bodyPending: r.pending === true });
-      }
+    for (let i = 0; i < unique.length; i += 5000) {
+      const chunk = unique.slice(i, i + 5000);
+      const found = await sql<{ id: number; message_id: string; content_hash: string; thread_id: number | null; pending: boolean }>`
+        SELECT m.id, m.message_id, m.content_hash, m.thread_id, (m.body_state = 'headers' AND m.parse_error IS NULL) AS pending FROM messages m
+        JOIN unnest(${sql.val(chunk.map((r) => r.item.parsed.messageId))}::text[], ${sql.val(chunk.map((r) => r.item.parsed.contentHash))}::text[]) AS v(mid, h)
+          ON m.message_id = v.mid AND m.content_hash = v.h`.execute(trx);
+      for (const r of found.rows) ids.set(`${r.message_id}\u0000${r.content_hash}`, { id: Number(r.id), threadId: r.thread_id === null ? null : Number(r.thread_id), created: false, bodyPending: r.pending === true });
     }
-    // 2. placements (the record of what a folder sync has done)
+    // the new ones get their ids from the sequence up front, so each row is written once, with its thread
+    const fresh = unique.filter((r) => !ids.has(key(r.item.parsed)));
+    if (fresh.length > 0) {
+      const reserved = await sql<{ id: number }>`SELECT nextval(pg_get_serial_sequence('messages', 'id'))::bigint AS id FROM generate_series(1, ${fresh.length})`.execute(trx);
+      fresh.forEach((r, i) => {
+        const pending = r.item.bodyPending === true;
+        const parseError = pending ? null : r.item.parsed.parseError;
+        const bodyState = r.item.headersOnly || pending ? 'headers' : 'full';
+        ids.set(key(r.item.parsed), { id: Number(reserved.rows[i]?.id), threadId: null, created: true, bodyPending: bodyState === 'headers' && parseError === null });
+      });
+    }
+    const tA = performance.now();
+    // 2. threads for the new messages, which are inserted with them (before the threads' counts are taken)
+    const insertFresh = async (threadOf: ReadonlyMap<number, number>): Promise<void> => {
+      for (let i = 0; i < fresh.length; i += 100) {
+        await trx
+          .insertInto('messages')
+          .values(
+            fresh.slice(i, i + 100).map(({ item, sentAt }) => {
+              const p = item.parsed;
+              const recipients = [...p.to, ...p.cc, ...p.bcc].map((a) => a.address);
+              const pending = item.bodyPending === true;
+              const id = (ids.get(key(p)) as { id: number }).id;
+              return {
+                id,
+                thread_id: threadOf.get(id) ?? null,
+                message_id: p.messageId,
+                content_hash: p.contentHash,
+                direction: messageDirection(p.from?.address ?? null, recipients, options.us),
+                account_id: options.accountId ?? null,
+                from_address: p.from?.address ?? null,
+                from_name: p.from?.name ?? null,
+                to_addresses: p.to.map((a) => a.address),
+                cc_addresses: p.cc.map((a) => a.address),
+                bcc_addresses: p.bcc.map((a) => a.address),
+                reply_to: p.replyTo.map((a) => a.address),
+                subject: p.subject,
+                sent_at: sentAt,
+                internal_date: item.internalDate ?? null,
+                in_reply_to: p.inReplyTo,
+                references: [...p.references],
+                headers: cleanJson(p.headers),
+                text_body: pending ? null : p.textBody,
+                html_body: pending ? null : p.htmlBody,
+                newest_part: pending ? null : p.newestPart,
+                attachments: cleanJson(pending ? [] : p.attachments),
+                size: p.size,
+                gm_msgid: item.gmMsgid ?? null,
+                parse_error: pending ? null : p.parseError,
+                body_state: item.headersOnly || pending ? 'headers' : 'full',
+                raw: !pending && p.parseError && item.raw ? item.raw : null,
+              };
+            }),
+          )
+          .execute();
+      }
+    };
+    const assigned = await assignThreads(
+      trx,
+      fresh.map((r) => ({
+        rowId: (ids.get(key(r.item.parsed)) as { id: number }).id,
+        messageId: r.item.parsed.messageId,
+        references: r.item.parsed.references,
+        subject: r.item.parsed.subject,
+        date: r.sentAt,
+        participants: r.participants,
+        gmThrid: r.item.gmThrid ?? null,
+        threadIndex: r.item.parsed.headers['thread-index'] ?? null,
+      })),
+      { us: options.us, ...(options.subjectWindowDays === undefined ? {} : { subjectWindowDays: options.subjectWindowDays }) },
+      insertFresh,
+    );
+    for (const v of ids.values()) if (v.created) v.threadId = assigned.get(v.id) ?? null;
+    // 3. placements (the record of what a folder sync has done)
     const placements = new Map<string, { message_id: number; folder_id: number; uid: number; flags: string[]; modseq: number | null }>();
     for (const r of rows) {
       const pl = r.item.placement;
@@ -152,29 +182,11 @@ export async function storeMessages(db: Db | Kysely<Database>, items: ReadonlyAr
         .onConflict((oc) => oc.columns(['folder_id', 'uid']).doUpdateSet((eb) => ({ message_id: eb.ref('excluded.message_id'), flags: eb.ref('excluded.flags'), modseq: eb.ref('excluded.modseq') })))
         .execute();
     }
-    const tA = performance.now();
-    // 3. threads for the new messages
-    const fresh = unique.filter((r) => ids.get(key(r.item.parsed))?.created);
-    const assigned = await assignThreads(
-      trx,
-      fresh.map((r) => ({
-        rowId: (ids.get(key(r.item.parsed)) as { id: number }).id,
-        messageId: r.item.parsed.messageId,
-        references: r.item.parsed.references,
-        subject: r.item.parsed.subject,
-        date: r.sentAt,
-        participants: r.participants,
-        gmThrid: r.item.gmThrid ?? null,
-        threadIndex: r.item.parsed.headers['thread-index'] ?? null,
-      })),
-      { us: options.us, ...(options.subjectWindowDays === undefined ? {} : { subjectWindowDays: options.subjectWindowDays }) },
-    );
-    for (const v of ids.values()) if (v.created) v.threadId = assigned.get(v.id) ?? null;
     const tB = performance.now();
     // 4. links of the touched threads
     const touched = [...new Set(assigned.values())];
     if (touched.length > 0) await linkThreads(trx, touched, options.us);
-    if (process.env.RAPPORT_PROFILE_STORE) process.stderr.write(`store: insert ${(tA - tS).toFixed(0)} thread ${(tB - tA).toFixed(0)} link ${(performance.now() - tB).toFixed(0)} ms\n`);
+    if (process.env.RAPPORT_PROFILE_STORE) process.stderr.write(`store: find ${(tA - tS).toFixed(0)} thread+insert ${(tB - tA).toFixed(0)} link ${(performance.now() - tB).toFixed(0)} ms\n`);
     if (options.inTransaction) await options.inTransaction(trx);
     const out: StoredMessage[] = [];
     const reported = new Set<string>();

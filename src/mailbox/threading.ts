@@ -122,7 +122,18 @@ export async function refreshThreadStats(trx: Kysely<Database>, ids: ReadonlyArr
  * thread ids, and one refresh of the touched threads. Call inside the store
  * transaction. Returns rowId -> threadId.
  */
-export async function assignThreads(trx: Kysely<Database>, inputs: ReadonlyArray<ThreadingInput>, options: ThreadingOptions): Promise<Map<number, number>> {
+export async function assignThreads(
+  trx: Kysely<Database>,
+  inputs: ReadonlyArray<ThreadingInput>,
+  options: ThreadingOptions,
+  /**
+   * When given, the messages are not stored yet (their rowIds are reserved): this inserts
+   * them with the thread ids assigned (rowId -> threadId), after the graph is written and
+   * before the threads' counts are taken from their messages. Each row is then written once
+   * rather than inserted and updated.
+   */
+  insertMessages?: (threadOf: ReadonlyMap<number, number>) => Promise<void>,
+): Promise<Map<number, number>> {
   const out = new Map<number, number>();
   if (inputs.length === 0) return out;
   const keysOf = new Map<number, string[]>();
@@ -188,7 +199,7 @@ export async function assignThreads(trx: Kysely<Database>, inputs: ReadonlyArray
       if (others.length > 0) {
         // write what this batch assigned so far, so the merge moves it too
         await insertPending();
-        await flushAssignments(trx, out, refMap, ownRefs, resolve);
+        await flushAssignments(trx, out, refMap, ownRefs, resolve, !insertMessages);
         await mergeThreads(trx, threadId, others);
         for (const o of others) {
           mergedInto.set(o, threadId);
@@ -213,8 +224,9 @@ export async function assignThreads(trx: Kysely<Database>, inputs: ReadonlyArray
     participantsOf.set(threadId, ps);
   }
   await insertPending();
-  await flushAssignments(trx, out, refMap, ownRefs, resolve);
+  await flushAssignments(trx, out, refMap, ownRefs, resolve, !insertMessages);
   for (const [rowId, t] of out) out.set(rowId, resolve(t));
+  if (insertMessages) await insertMessages(out);
   // participants, then counts/dates/subject from the messages themselves
   const tids = [...touched].map(resolve);
   const live = [...new Set(tids)];
@@ -229,8 +241,8 @@ export async function assignThreads(trx: Kysely<Database>, inputs: ReadonlyArray
   return out;
 }
 
-/** Writes the refs and the messages' thread ids assigned so far (idempotent). */
-async function flushAssignments(trx: Kysely<Database>, out: Map<number, number>, refMap: Map<string, number>, ownRefs: Set<string>, resolve: (id: number) => number): Promise<void> {
+/** Writes the refs and (when they are stored already) the messages' thread ids assigned so far (idempotent). */
+async function flushAssignments(trx: Kysely<Database>, out: Map<number, number>, refMap: Map<string, number>, ownRefs: Set<string>, resolve: (id: number) => number, messagesStored: boolean): Promise<void> {
   const refs = [...refMap.entries()].map(([ref, t]) => ({ ref, thread_id: resolve(t), placeholder: !ownRefs.has(ref) }));
   for (let i = 0; i < refs.length; i += 2000) {
     const chunk = refs.slice(i, i + 2000);
@@ -240,7 +252,8 @@ async function flushAssignments(trx: Kysely<Database>, out: Map<number, number>,
       ON CONFLICT (ref) DO UPDATE SET thread_id = excluded.thread_id, placeholder = thread_refs.placeholder AND excluded.placeholder
       WHERE thread_refs.thread_id IS DISTINCT FROM excluded.thread_id OR (thread_refs.placeholder AND NOT excluded.placeholder)`.execute(trx);
   }
-  const pairs = [...out.entries()];
+  // messages inserted later take their resolved thread with them (a merge meanwhile included)
+  const pairs = messagesStored ? [...out.entries()] : [];
   for (let i = 0; i < pairs.length; i += 5000) {
     const chunk = pairs.slice(i, i + 5000);
     await sql`UPDATE messages m SET thread_id = v.t FROM (SELECT unnest(${sql.val(chunk.map((p) => p[0]))}::bigint[]) AS id, unnest(${sql.val(chunk.map((p) => resolve(p[1])))}::bigint[]) AS t) v
