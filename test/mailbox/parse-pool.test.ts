@@ -32,6 +32,21 @@ describe('parse pool watchdog', () => {
     }
   }, 60_000);
 
+  it('starts its workers with the first message, not before (a sync that finds nothing new starts none)', async () => {
+    const idle = createParsePool(2);
+    expect(idle.workers).toBe(0);
+    await idle.close();
+    const pool = createParsePool(2);
+    try {
+      expect(pool.workers).toBe(0);
+      const p = await pool.parseBody(eml({ from: 'a@acme.com', subject: 'First', messageId: 'first@acme.com', body: 'hello' }));
+      expect(p.textBody).toContain('hello');
+      expect(pool.workers).toBe(2);
+    } finally {
+      await pool.close();
+    }
+  }, 60_000);
+
   it('a worker answers what parseMessage answers on this thread, newest part included, with and without quoted history', async () => {
     const pool = createParsePool(1);
     try {
