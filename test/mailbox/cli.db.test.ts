@@ -30,7 +30,12 @@ describe(`mailbox CLI on ${testBackend}`, { timeout: 120_000 }, () => {
       const list = await cli(['accounts', 'list', '--json']);
       expect(list).not.toContain('Sup3r');
       expect(JSON.parse(list)).toMatchObject([{ name: 'work', email: 'sales@maker.cn', imap: 'imap.maker.cn:993 (tls)', hasSecret: true, extraAddresses: ['@maker.com.cn'] }]);
+      // the table's secret column says whether one is stored, never what it is (nor its ciphertext)
+      const table = await cli(['accounts', 'list']);
       const row = await t.db.kysely.selectFrom('mail_accounts').select('secret_enc').executeTakeFirstOrThrow();
+      expect(table).not.toContain('Sup3r');
+      expect(table).not.toContain(row.secret_enc as string);
+      expect(table).toMatch(/^\d+\s+work\s.*\spassword\s+stored\s+true$/m);
       expect(row.secret_enc).not.toContain('Sup3r');
       await expect(cli(['accounts', 'add', 'other', '--email', 'x@maker.cn', '--password-env', 'RAPPORT_TEST_IMAP_PW'], { secretKey: undefined })).rejects.toThrow(/RAPPORT_SECRET_KEY is not set/);
       await expect(cli(['accounts', 'add', 'bad', '--email', 'not-an-address'])).rejects.toThrow(/email "not-an-address" is not an address/);

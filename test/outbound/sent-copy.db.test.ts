@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importMessage } from '../../src/mailbox/index.ts';
 import { accountSendStatus, enqueueMail, imapRawLoader, parseOutboundSettings, processBatch, processBounces, sentCopy, SmtpTransports, type SenderDeps } from '../../src/outbound/index.ts';
 import { ManualClock, type Clock } from '../../src/shared/clock.ts';
+import { createLogger } from '../../src/shared/logger.ts';
 import { parseTriageSettings, runTriage } from '../../src/triage/index.ts';
 import { dovecotUsable, startDovecot, type Dovecot } from '../mailbox/support/dovecot.ts';
 import { openClient } from '../mailbox/support/imap-helpers.ts';
@@ -205,6 +206,36 @@ describe.skipIf(!usable)(`after sending, with Dovecot, on ${testBackend}`, () =>
       expect(await kept()).toEqual([]);
       expect(await note(three.id)).toMatch(/; gave up appending to Sent after 3 attempts: /);
       expect(await copiesOf(three.message_id)).toBe(0);
+    } finally {
+      await copy.close();
+    }
+  });
+
+  it('a Sent copy refused for a wrong password is kept to try again, and the password is never written or logged', async () => {
+    const ana = await account('ana', 'ana@hengda-outdoor.com', false);
+    const clock = new ManualClock(sh('2026-12-02T10:00:00'));
+    const logged: string[] = [];
+    const logger = createLogger({ level: 'debug', destination: { write: (x: string) => logged.push(x) } as unknown as NodeJS.WritableStream });
+    const copy = sentCopy(t.db, { target: target('linda', 'Wr0ng-Copy-Pw'), clock, logger, retry: { baseSeconds: 60, maxSeconds: 3600, maxAttempts: 3 } });
+    try {
+      await enqueueMail(t.db, [{ idempotencyKey: 'pw', accountId: ana, toAddress: 'mark.peters@gardenworld.co.uk', kind: 'personal', subject: 'Offer', textBody: 'Dear Mark.' }], { clock });
+      const d = deps(clock, copy.afterSent);
+      try {
+        expect((await processBatch(d)).mails.map((m) => m.outcome)).toEqual(['sent']);
+      } finally {
+        await d.transports.closeAll();
+      }
+      clock.advance(61_000);
+      expect(await copy.retry()).toEqual({ appended: 0, failed: 1, gaveUp: 0 });
+      const row = await t.db.kysely.selectFrom('outbox').select(['id', 'sent_copy']).where('idempotency_key', '=', 'pw').executeTakeFirstOrThrow();
+      expect(row.sent_copy).toMatch(/failed to append to Sent: .*; will try again$/);
+      const kept = await t.db.kysely.selectFrom('outbound_sent_copies').select(['attempts', 'last_error']).where('outbox_id', '=', row.id).executeTakeFirstOrThrow();
+      expect(kept.attempts).toBe(2);
+      expect(kept.last_error).toBeTruthy();
+      const events = await t.db.kysely.selectFrom('outbox_events').selectAll().where('outbox_id', '=', row.id).execute();
+      expect(logged.join('')).toMatch(/append to Sent failed again/);
+      const everything = [row.sent_copy, kept.last_error, JSON.stringify(events), ...logged].join('\n');
+      expect(everything).not.toContain('Wr0ng-Copy-Pw');
     } finally {
       await copy.close();
     }
