@@ -18,16 +18,18 @@ function rand(seed: number): () => number {
 
 const WORDS = 'quotation sample shipment container price order invoice delivery schedule packing carton pallet stainless bolt nut screw flange valve fitting tolerance drawing certificate payment deposit balance freight forwarder customs clearance production lead time confirm kindly please regards thank'.split(' ');
 
+/** The client domains (half of them clients in the bench's book) and the freemail domains senders write from. */
+const CLIENTS = Array.from({ length: 40 }, (_, i) => `client${i}.example.com`);
+const FREEMAIL = ['gmail.com', 'qq.com', '163.com', 'outlook.com'];
+
 export function plainCorpus(n: number): CorpusMessage[] {
   const r = rand(42);
-  const clients = Array.from({ length: 40 }, (_, i) => `client${i}.example.com`);
-  const free = ['gmail.com', 'qq.com', '163.com', 'outlook.com'];
   const out: CorpusMessage[] = [];
   let t = Date.UTC(2024, 0, 1);
   let thread = 0;
   while (out.length < n) {
     thread++;
-    const domain = r() < 0.85 ? clients[Math.floor(r() * clients.length)]! : free[Math.floor(r() * free.length)]!;
+    const domain = r() < 0.85 ? CLIENTS[Math.floor(r() * CLIENTS.length)]! : FREEMAIL[Math.floor(r() * FREEMAIL.length)]!;
     const them = `buyer${Math.floor(r() * 5)}@${domain}`;
     const subject = `${WORDS[Math.floor(r() * WORDS.length)]} ${WORDS[Math.floor(r() * WORDS.length)]} #${thread}`;
     const len = 1 + Math.floor(r() * 6);
@@ -84,14 +86,12 @@ function htmlOf(text: string, quoted: string | null, zh: boolean): string {
 
 export function realisticCorpus(n: number): CorpusMessage[] {
   const r = rand(42);
-  const clients = Array.from({ length: 40 }, (_, i) => `client${i}.example.com`);
-  const free = ['gmail.com', 'qq.com', '163.com', 'outlook.com'];
   const out: CorpusMessage[] = [];
   let t = Date.UTC(2024, 0, 1);
   let thread = 0;
   while (out.length < n) {
     thread++;
-    const domain = r() < 0.85 ? pick(r, clients) : pick(r, free);
+    const domain = r() < 0.85 ? pick(r, CLIENTS) : pick(r, FREEMAIL);
     const who = Math.floor(r() * 5);
     const them = `buyer${who}@${domain}`;
     const zhThread = r() < 0.15;
