@@ -72,17 +72,21 @@ function validDate(d: Date | undefined | null): Date | null {
   return y >= 1970 && y <= 2200 ? d : null;
 }
 
+/** The raw bytes with the repairs of repairRaw, or as they are when repairing fails. */
+function repaired(original: Buffer): Buffer {
+  try {
+    return repairRaw(original);
+  } catch {
+    return original;
+  }
+}
+
 const PARSER_OPTIONS = { skipTextToHtml: true, skipImageLinks: true, maxHtmlLengthToParse: MAX_BODY_CHARS, keepCidLinks: true } as Parameters<typeof simpleParser>[1];
 
 /** Parses one raw message. Never throws: a message mailparser cannot read comes back with parseError and header fields read by hand. */
 export async function parseMessage(original: Buffer, options: ParseOptions = {}): Promise<ParsedMessage> {
   let mail: ParsedMail;
-  let raw = original;
-  try {
-    raw = repairRaw(original);
-  } catch {
-    raw = original;
-  }
+  const raw = repaired(original);
   try {
     mail = await simpleParser(raw, PARSER_OPTIONS);
   } catch (cause) {
@@ -123,12 +127,7 @@ function bodyShape(raw: Buffer): Buffer {
  * Never throws: a message mailparser cannot read comes back with parseError.
  */
 export async function parseBody(original: Buffer): Promise<ParsedBody> {
-  let raw = original;
-  try {
-    raw = repairRaw(original);
-  } catch {
-    raw = original;
-  }
+  const raw = repaired(original);
   let mail: ParsedMail;
   try {
     mail = await simpleParser(bodyShape(raw), PARSER_OPTIONS);
@@ -167,12 +166,7 @@ function headerBlockEnd(raw: Buffer): number {
  * this). No body: text, HTML and attachments are empty. Never throws.
  */
 export function parseHeaderFields(original: Buffer, options: ParseOptions = {}): ParsedMessage {
-  let raw = original;
-  try {
-    raw = repairRaw(original);
-  } catch {
-    raw = original;
-  }
+  const raw = repaired(original);
   try {
     if (!headerDecoder) {
       const decoder = new MailParser({ skipTextToHtml: true, skipImageLinks: true } as ConstructorParameters<typeof MailParser>[0]) as unknown as Record<string, unknown>;

@@ -5,6 +5,7 @@ import { messageDirection } from './direction.ts';
 import { linkThreads } from './linking.ts';
 import type { ParsedBody, ParsedMessage } from './parsed-message.ts';
 import { assignThreads } from './threading.ts';
+import { reserveIds } from '../db/sequence.ts';
 
 /** One message to store, with where it was found. */
 export interface StoreItem {
@@ -63,6 +64,12 @@ function cleanJson(value: unknown): string {
   return JSON.stringify(value).replace(/\\u0000/g, '');
 }
 
+/** How a new row is stored: a header-pass row waits for its body (no body, no parse error yet); a message over the size limit keeps its headers only. */
+function rowState(item: StoreItem): { pending: boolean; parseError: string | null; bodyState: 'headers' | 'full' } {
+  const pending = item.bodyPending === true;
+  return { pending, parseError: pending ? null : item.parsed.parseError, bodyState: item.headersOnly || pending ? 'headers' : 'full' };
+}
+
 interface Row {
   readonly item: StoreItem;
   readonly sentAt: Date;
@@ -94,15 +101,11 @@ export async function storeMessages(db: Db | Kysely<Database>, items: ReadonlyAr
     }
     // the new ones get their ids from the sequence up front, so each row is written once, with its thread
     const fresh = unique.filter((r) => !ids.has(key(r.item.parsed)));
-    if (fresh.length > 0) {
-      const reserved = await sql<{ id: number }>`SELECT nextval(pg_get_serial_sequence('messages', 'id'))::bigint AS id FROM generate_series(1, ${fresh.length})`.execute(trx);
-      fresh.forEach((r, i) => {
-        const pending = r.item.bodyPending === true;
-        const parseError = pending ? null : r.item.parsed.parseError;
-        const bodyState = r.item.headersOnly || pending ? 'headers' : 'full';
-        ids.set(key(r.item.parsed), { id: Number(reserved.rows[i]?.id), threadId: null, created: true, bodyPending: bodyState === 'headers' && parseError === null });
-      });
-    }
+    const reserved = await reserveIds(trx, 'messages', fresh.length);
+    fresh.forEach((r, i) => {
+      const state = rowState(r.item);
+      ids.set(key(r.item.parsed), { id: reserved[i] as number, threadId: null, created: true, bodyPending: state.bodyState === 'headers' && state.parseError === null });
+    });
     const tA = performance.now();
     // 2. threads for the new messages, which are inserted with them (before the threads' counts are taken)
     const insertFresh = async (threadOf: ReadonlyMap<number, number>): Promise<void> => {
@@ -113,7 +116,7 @@ export async function storeMessages(db: Db | Kysely<Database>, items: ReadonlyAr
             fresh.slice(i, i + 100).map(({ item, sentAt }) => {
               const p = item.parsed;
               const recipients = [...p.to, ...p.cc, ...p.bcc].map((a) => a.address);
-              const pending = item.bodyPending === true;
+              const { pending, parseError, bodyState } = rowState(item);
               const id = (ids.get(key(p)) as { id: number }).id;
               return {
                 id,
@@ -140,9 +143,9 @@ export async function storeMessages(db: Db | Kysely<Database>, items: ReadonlyAr
                 attachments: cleanJson(pending ? [] : p.attachments),
                 size: p.size,
                 gm_msgid: item.gmMsgid ?? null,
-                parse_error: pending ? null : p.parseError,
-                body_state: item.headersOnly || pending ? 'headers' : 'full',
-                raw: !pending && p.parseError && item.raw ? item.raw : null,
+                parse_error: parseError,
+                body_state: bodyState,
+                raw: parseError && item.raw ? item.raw : null,
               };
             }),
           )

@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import { hasReplyPrefix, normalizeSubject } from './subject.ts';
 import { isUs } from './link-rules.ts';
+import { reserveIds } from '../db/sequence.ts';
 
 /**
  * Puts a stored message into a thread, in the database. The reference graph
@@ -187,8 +188,7 @@ export async function assignThreads(
       if (bySubject !== null) threadId = resolve(bySubject);
       else {
         if (reserved.length === 0) {
-          const ids = await sql<{ id: number }>`SELECT nextval(pg_get_serial_sequence('threads', 'id'))::bigint AS id FROM generate_series(1, ${Math.max(1, Math.min(1000, ordered.length))})`.execute(trx);
-          reserved.push(...ids.rows.map((r) => Number(r.id)));
+          reserved.push(...(await reserveIds(trx, 'threads', Math.max(1, Math.min(1000, ordered.length)))));
         }
         threadId = reserved.shift() as number;
         pendingThreads.push({ id: threadId, subject: input.subject ?? '', normalized_subject: normalizeSubject(input.subject), gm_thrid: input.gmThrid, first_message_at: input.date, last_message_at: input.date });
