@@ -1,7 +1,7 @@
 import { sql, type Transaction } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import { retryOnDeadlock } from '../db/deadlock.ts';
-import type { FetchMessageObject, ImapFlow } from 'imapflow';
+import type { ExpungeEvent, FetchMessageObject, FlagsEvent, ImapFlow, MailboxLockObject, MailboxObject } from 'imapflow';
 import type { Db } from '../db/database.ts';
 import type { Clock } from '../shared/clock.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -66,6 +66,15 @@ export interface FolderSyncResult {
   readonly flagsUpdated: number;
   readonly expunged: number;
   readonly serverCount: number;
+  /**
+   * How changes to messages already held were found: 'qresync' (the folder opened with
+   * QRESYNC: VANISHED (EARLIER) and the changed flags came with the SELECT), 'condstore' (a
+   * CHANGEDSINCE fetch for flags; expunges by the counts and the sweep), 'uids' (neither: new
+   * UIDs above the cursor; flags and expunges by the sweep), or null (nothing held yet, or unchanged).
+   */
+  readonly resync: 'qresync' | 'condstore' | 'uids' | null;
+  /** Whether this run listed every UID of the folder to find expunges (counts disagreed, or the periodic sweep was due). */
+  readonly swept: boolean;
 }
 
 const CRLF = Buffer.from('\r\n');
@@ -156,14 +165,48 @@ export async function syncFolder(ctx: FolderSyncContext, folderId: number): Prom
   if (unchanged && (await sql`SELECT 1 FROM messages m WHERE m.body_state = 'headers' AND m.parse_error IS NULL AND EXISTS (SELECT 1 FROM message_placements p WHERE p.message_id = m.id AND p.folder_id = ${folderId}) LIMIT 1`.execute(db.kysely)).rows.length > 0) unchanged = false;
   if (unchanged) {
     await db.kysely.updateTable('mail_folders').set({ last_success_at: now, server_count: serverCount, last_error: null }).where('id', '=', folderId).execute();
-    return { folderId, path: folder.path, unchanged: true, reset, fetched: 0, created: 0, bodies: 0, flagsUpdated: 0, expunged: 0, serverCount };
+    return { folderId, path: folder.path, unchanged: true, reset, fetched: 0, created: 0, bodies: 0, flagsUpdated: 0, expunged: 0, serverCount, resync: null, swept: false };
   }
 
   let flagsUpdated = 0;
   let expunged = 0;
-  const lock = await client.getMailboxLock(folder.path, { readOnly: true });
+  // QRESYNC (RFC 7162): the folder is opened with the UIDVALIDITY and HIGHESTMODSEQ we hold, and
+  // the server answers within the SELECT with VANISHED (EARLIER) for the UIDs expunged since and
+  // a FETCH of the flags of every message changed since. imapflow reports both as events, which
+  // are collected here: the flags while the folder opens, the expunges for as long as it is open
+  // (another session expunging meanwhile is reported by VANISHED too once QRESYNC is enabled).
+  // A folder that is already selected on this connection is not opened again, and gets no
+  // QRESYNC answer: it takes the CONDSTORE way.
+  const held = folder.uidValidity !== null && folder.uidNext !== null && !reset;
+  const askQresync = held && folder.highestModseq !== null && client.enabled.has('QRESYNC');
+  const vanished: number[] = [];
+  const selectFlags: { uid: number; flags: string[]; modseq: number | null }[] = [];
+  let opening = true;
+  const onExpunge = (e: ExpungeEvent): void => {
+    if (e.vanished && e.uid !== undefined && samePath(e.path)) vanished.push(e.uid);
+  };
+  const onFlags = (e: FlagsEvent): void => {
+    if (opening && e.uid !== undefined && samePath(e.path)) selectFlags.push({ uid: e.uid, flags: flagList(e.flags), modseq: num(e.modseq) });
+  };
+  const samePath = (p: string): boolean => p === folder.path || (p.toUpperCase() === 'INBOX' && folder.path.toUpperCase() === 'INBOX');
+  client.on('expunge', onExpunge);
+  client.on('flags', onFlags);
+  let lock: MailboxLockObject;
+  try {
+    lock = await client.getMailboxLock(folder.path, { readOnly: true, ...(askQresync ? { uidValidity: BigInt(folder.uidValidity as number), changedSince: BigInt(folder.highestModseq as number) } : {}) });
+  } catch (e) {
+    client.off('expunge', onExpunge);
+    client.off('flags', onFlags);
+    throw e;
+  }
+  opening = false;
   try {
     const box = client.mailbox === false ? null : client.mailbox;
+    const qresync = askQresync && box !== null && (box as MailboxObject & { qresync?: boolean }).qresync === true;
+    const resync = !held ? null : qresync ? 'qresync' : condstore ? 'condstore' : 'uids';
+    // the flags changed since the last run, as the SELECT answered them: before the header pass,
+    // whose own FETCH of the new messages' flags is newer
+    if (qresync) flagsUpdated += await updateFlags(db, folderId, dedupeUid(selectFlags));
     const exists = box?.exists ?? serverCount;
     // The cursor saved at the end is what the server said at SELECT, copied now: imapflow
     // raises the live mailbox's highestModseq on every unsolicited FETCH, and a flag change
@@ -433,25 +476,32 @@ export async function syncFolder(ctx: FolderSyncContext, folderId: number): Prom
     const created = counts.created;
     if (ctx.stopAfterHeaders) {
       // the cursor stays: the next run fetches the bodies (and the messages without a Message-ID)
-      return { folderId, path: folder.path, unchanged: false, reset, fetched, created, bodies: 0, flagsUpdated, expunged, serverCount: exists };
+      return { folderId, path: folder.path, unchanged: false, reset, fetched, created, bodies: 0, flagsUpdated, expunged, serverCount: exists, resync, swept: false };
     }
     ctx.onProgress?.({ folder: folder.path, done: total, total });
 
-    // flag changes on messages we already had
+    // flag changes on messages we already had (with QRESYNC they came with the SELECT). All UIDs:
+    // the new ones answer too, and their flags from this FETCH are newer than the header pass's.
     const oldModseq = folder.highestModseq;
-    if (condstore && oldModseq !== null && modseq !== null && modseq > oldModseq && start > 1) {
-      const changed = await client.fetchAll(`1:${start - 1}`, { uid: true, flags: true }, { uid: true, changedSince: BigInt(oldModseq) });
-      flagsUpdated += await updateFlags(db, folderId, changed.map((m) => ({ uid: m.uid, flags: flagList(m.flags), modseq: num(m.modseq) })));
+    if (resync === 'condstore' && oldModseq !== null && modseq !== null && modseq > oldModseq) {
+      const changed = await client.fetchAll('1:*', { uid: true, flags: true }, { uid: true, changedSince: BigInt(oldModseq) });
+      flagsUpdated += await updateFlags(db, folderId, dedupeUid(changed).map((m) => ({ uid: m.uid, flags: flagList(m.flags), modseq: num(m.modseq) })));
     }
 
-    // expunges (and, without CONDSTORE, flags): a sweep when the counts disagree or it is due
-    const held = await db.kysely.selectFrom('message_placements').select(sql<number>`count(*)::int`.as('n')).where('folder_id', '=', folderId).executeTakeFirstOrThrow();
+    // expunges reported by VANISHED (QRESYNC: those since the last run, and any while this one ran)
+    if (vanished.length > 0) {
+      const res = await db.kysely.deleteFrom('message_placements').where('folder_id', '=', folderId).where(sql<boolean>`uid = ANY(${sql.val([...new Set(vanished)])}::bigint[])`).executeTakeFirst();
+      expunged += Number(res.numDeletedRows);
+    }
+
+    // expunges not reported (and, without CONDSTORE, flags): a sweep when the counts disagree or it is due
+    const placed = await db.kysely.selectFrom('message_placements').select(sql<number>`count(*)::int`.as('n')).where('folder_id', '=', folderId).executeTakeFirstOrThrow();
     const currentExists = client.mailbox === false ? exists : client.mailbox.exists;
     let swept = false;
-    if (held.n !== currentExists || sweepDue) {
+    if (placed.n !== currentExists || sweepDue) {
       const all = currentExists === 0 ? [] : ((await client.search({ all: true }, { uid: true })) || []);
       const res = await db.kysely.deleteFrom('message_placements').where('folder_id', '=', folderId).where(sql<boolean>`uid <> ALL(${sql.val(all)}::bigint[])`).executeTakeFirst();
-      expunged = Number(res.numDeletedRows);
+      expunged += Number(res.numDeletedRows);
       if (!condstore && all.length > 0) {
         const flags = await client.fetchAll('1:*', { uid: true, flags: true }, { uid: true });
         flagsUpdated += await updateFlags(db, folderId, flags.map((m) => ({ uid: m.uid, flags: flagList(m.flags), modseq: null })));
@@ -468,9 +518,11 @@ export async function syncFolder(ctx: FolderSyncContext, folderId: number): Prom
         server_count = ${currentExists}, last_success_at = ${ctx.clock.now()}, last_error = NULL,
         last_sweep_at = CASE WHEN ${swept} THEN ${ctx.clock.now()} ELSE last_sweep_at END
       WHERE id = ${folderId}`.execute(db.kysely);
-    return { folderId, path: folder.path, unchanged: false, reset, fetched, created, bodies: counts.bodies, flagsUpdated, expunged, serverCount: currentExists };
+    return { folderId, path: folder.path, unchanged: false, reset, fetched, created, bodies: counts.bodies, flagsUpdated, expunged, serverCount: currentExists, resync, swept };
   } finally {
     lock.release();
+    client.off('expunge', onExpunge);
+    client.off('flags', onFlags);
   }
 }
 

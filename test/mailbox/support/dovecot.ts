@@ -104,8 +104,12 @@ const SPECIAL_USE_FOLDERS = `  mailbox Sent {
     special_use = \\Sent
   }`;
 
-/** plainFolders: no special-use folders (no \\Sent), as an old server or a localized one without RFC 6154 would list them. */
-export async function startDovecot(options: { users: ReadonlyArray<DovecotUser>; plainFolders?: boolean }): Promise<Dovecot> {
+/**
+ * plainFolders: no special-use folders (no \\Sent), as an old server or a localized one without RFC 6154 would list them.
+ * capability: the whole post-login CAPABILITY list instead of Dovecot's own (which has CONDSTORE and
+ * QRESYNC), to play a server without them.
+ */
+export async function startDovecot(options: { users: ReadonlyArray<DovecotUser>; plainFolders?: boolean; capability?: string }): Promise<Dovecot> {
   if (dovecotMissingReason) throw new Error(`cannot start Dovecot: ${dovecotMissingReason}${process.env.CI === 'true' ? ' (CI=true: the IMAP tests are not skipped)' : ''}`);
   const root = mkdtempSync(path.join(os.tmpdir(), 'rapport-dovecot-'));
   chmodSync(root, 0o755);
@@ -173,7 +177,7 @@ service stats {
   }
 }
 protocol imap {
-  imap_capability = +CONDSTORE QRESYNC
+  imap_capability = ${options.capability ?? '+CONDSTORE QRESYNC'}
 }
 `;
   const confFile = path.join(root, 'dovecot.conf');
