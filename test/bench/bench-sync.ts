@@ -6,7 +6,7 @@
 // 7-bit text/plain only, which mailparser reads in half the time.
 // Sizes: BENCH_SYNC_MESSAGES (default 20000). Database: BENCH_DATABASE_URL or DATABASE_URL
 // (default postgres://postgres@127.0.0.1:5432/test), in a scratch schema dropped at the end.
-// BENCH_SYNC_BATCH: the sync's batch size (default 500). BENCH_SYNC_ONLY=c skips (a) and (b) (for profiling (c); no ratio).
+// BENCH_SYNC_BATCH: the sync's batch size (default 500); BENCH_SYNC_WORKERS: its parse workers (default 2). BENCH_SYNC_ONLY=c skips (a) and (b) (for profiling (c); no ratio).
 // BENCH_SYNC_PROF=FILE writes a CPU profile of the main thread during (c) alone; BENCH_SYNC_THREADS=1 prints
 // the CPU seconds of this process's threads during (c) (main, V8's helpers; the parse workers have ended).
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -147,7 +147,7 @@ async function main(): Promise<void> {
       await db.kysely.insertInto('client_domains').values({ domain: `client${i}.example.com`, client_id: c.id }).execute();
     }
     const acc = await addAccount(db, { secretKey: KEY }, { name: 'bench', email: 'sales@maker.cn', imapHost: d.host, imapPort: d.port, imapTls: 'none', imapUser: 'bench', secret: 'bench-pw' });
-    const settings = parseSyncSettings({ batchSize: Number(process.env.BENCH_SYNC_BATCH ?? 500) });
+    const settings = parseSyncSettings({ batchSize: Number(process.env.BENCH_SYNC_BATCH ?? 500), ...(process.env.BENCH_SYNC_WORKERS ? { parseWorkers: Number(process.env.BENCH_SYNC_WORKERS) } : {}) });
     const threadsBefore = threadCpu();
     const nodeCpu = process.cpuUsage();
     const pgBefore = procCpu(await backends());
