@@ -179,16 +179,16 @@ export async function syncFolder(ctx: FolderSyncContext, folderId: number): Prom
   // QRESYNC answer: it takes the CONDSTORE way.
   const held = folder.uidValidity !== null && folder.uidNext !== null && !reset;
   const askQresync = held && folder.highestModseq !== null && client.enabled.has('QRESYNC');
-  const vanished: number[] = [];
-  const selectFlags: { uid: number; flags: string[]; modseq: number | null }[] = [];
+  // (kept with their path: only the folder's own count, by the path imapflow opened, known once it has)
+  const vanishedEvents: { path: string; uid: number }[] = [];
+  const flagEvents: { path: string; uid: number; flags: string[]; modseq: number | null }[] = [];
   let opening = true;
   const onExpunge = (e: ExpungeEvent): void => {
-    if (e.vanished && e.uid !== undefined && samePath(e.path)) vanished.push(e.uid);
+    if (e.vanished && e.uid !== undefined) vanishedEvents.push({ path: e.path, uid: e.uid });
   };
   const onFlags = (e: FlagsEvent): void => {
-    if (opening && e.uid !== undefined && samePath(e.path)) selectFlags.push({ uid: e.uid, flags: flagList(e.flags), modseq: num(e.modseq) });
+    if (opening && e.uid !== undefined) flagEvents.push({ path: e.path, uid: e.uid, flags: flagList(e.flags), modseq: num(e.modseq) });
   };
-  const samePath = (p: string): boolean => p === folder.path || (p.toUpperCase() === 'INBOX' && folder.path.toUpperCase() === 'INBOX');
   client.on('expunge', onExpunge);
   client.on('flags', onFlags);
   let lock: MailboxLockObject;
@@ -206,7 +206,7 @@ export async function syncFolder(ctx: FolderSyncContext, folderId: number): Prom
     const resync = !held ? null : qresync ? 'qresync' : condstore ? 'condstore' : 'uids';
     // the flags changed since the last run, as the SELECT answered them: before the header pass,
     // whose own FETCH of the new messages' flags is newer
-    if (qresync) flagsUpdated += await updateFlags(db, folderId, dedupeUid(selectFlags));
+    if (qresync) flagsUpdated += await updateFlags(db, folderId, dedupeUid(flagEvents.filter((e) => e.path === lock.path)));
     const exists = box?.exists ?? serverCount;
     // The cursor saved at the end is what the server said at SELECT, copied now: imapflow
     // raises the live mailbox's highestModseq on every unsolicited FETCH, and a flag change
@@ -489,8 +489,9 @@ export async function syncFolder(ctx: FolderSyncContext, folderId: number): Prom
     }
 
     // expunges reported by VANISHED (QRESYNC: those since the last run, and any while this one ran)
+    const vanished = [...new Set(vanishedEvents.filter((e) => e.path === lock.path).map((e) => e.uid))];
     if (vanished.length > 0) {
-      const res = await db.kysely.deleteFrom('message_placements').where('folder_id', '=', folderId).where(sql<boolean>`uid = ANY(${sql.val([...new Set(vanished)])}::bigint[])`).executeTakeFirst();
+      const res = await db.kysely.deleteFrom('message_placements').where('folder_id', '=', folderId).where(sql<boolean>`uid = ANY(${sql.val(vanished)}::bigint[])`).executeTakeFirst();
       expunged += Number(res.numDeletedRows);
     }
 
