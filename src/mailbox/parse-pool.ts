@@ -2,6 +2,7 @@ import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { bodyOf, parseFallback } from './parse-message.ts';
 import type { ParsedBody, ParsedMessage } from './parsed-message.ts';
+import { workerScript } from './worker-script.ts';
 
 /**
  * Parses messages on worker threads (mailparser is the bottleneck of a sync:
@@ -46,7 +47,7 @@ interface Slot {
 export interface ParsePoolOptions {
   /** A worker that finishes nothing for this long is stuck on its oldest job: that job is kept raw with a parse error, the worker is replaced, its other jobs go to the new one. */
   readonly timeoutMs?: number;
-  /** The worker entry (tests pass one that hangs on purpose). */
+  /** The worker entry (tests pass one that hangs on purpose). Without it: parse-worker-main.ts, bundled (workerScript), else through tsx. */
   readonly entry?: URL;
 }
 
@@ -58,7 +59,16 @@ export function defaultParseWorkers(): number {
 }
 
 export function createParsePool(size: number, options: ParsePoolOptions = {}): ParsePool {
-  const entry = options.entry ?? new URL('./parse-worker.mjs', import.meta.url);
+  // the default worker starts from a bundle of its sources (no TypeScript loader in the worker), made with the first worker
+  let start: (() => Worker) | null = null;
+  const startWorker = (): Worker => {
+    if (!start) {
+      const script = options.entry ? null : workerScript(new URL('./parse-worker-main.ts', import.meta.url));
+      const entry = options.entry ?? new URL('./parse-worker.mjs', import.meta.url);
+      start = script ? () => new Worker(script, { eval: true }) : () => new Worker(entry);
+    }
+    return start();
+  };
   const timeoutMs = options.timeoutMs ?? DEFAULT_PARSE_TIMEOUT_MS;
   const slots: Slot[] = [];
   let nextId = 0;
@@ -77,7 +87,7 @@ export function createParsePool(size: number, options: ParsePoolOptions = {}): P
     return fresh;
   };
   const spawn = (): Slot => {
-    const slot: Slot = { worker: new Worker(entry), jobs: new Map(), progressAt: Date.now(), retired: false, ready: false };
+    const slot: Slot = { worker: startWorker(), jobs: new Map(), progressAt: Date.now(), retired: false, ready: false };
     slot.worker.unref();
     slot.worker.on('message', (msg: { id: number; parsed?: ParsedMessage | ParsedBody; newestPrefix?: number; error?: string; ready?: boolean }) => {
       if (msg.ready) {
@@ -125,7 +135,7 @@ export function createParsePool(size: number, options: ParsePoolOptions = {}): P
   watchdog.unref();
   const submit = (raw: Buffer, internalDate: Date | null, body: boolean): Promise<ParsedMessage | ParsedBody> => {
     // the workers start with the first message: a sync that finds nothing new (most runs) pays
-    // nothing for them (two cost ~1.3 s of CPU to start here: tsx, mailparser and its decoders)
+    // nothing for them (two cost ~0.8 s of CPU to start here: mailparser and its decoders; ~1.6 s through tsx)
     if (slots.length === 0) for (let i = 0; i < size; i++) slots.push(spawn());
     const slot = slots.reduce((a, b) => (b.jobs.size < a.jobs.size ? b : a));
     const id = ++nextId;

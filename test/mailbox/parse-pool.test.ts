@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { bodyOf, parseBody, parseMessage } from '../../src/mailbox/parse-message.ts';
 import { createParsePool } from '../../src/mailbox/parse-pool.ts';
+import { workerScript } from '../../src/mailbox/worker-script.ts';
+import { Worker } from 'node:worker_threads';
+import os from 'node:os';
 import { eml } from './support/eml.ts';
 
 describe('parse pool watchdog', () => {
@@ -70,4 +73,38 @@ describe('parse pool watchdog', () => {
       await pool.close();
     }
   }, 60_000);
+
+  it('workers start from a bundle of their sources, without a TypeScript loader, whatever the working directory', async () => {
+    const script = workerScript(new URL('../../src/mailbox/parse-worker-main.ts', import.meta.url));
+    expect(script).not.toBeNull();
+    expect(script).not.toMatch(/\btsx\b/);
+    // our modules are inside, the packages are required from node_modules relative to the entry, not to the working directory
+    expect(script).toContain('require("mailparser")');
+    expect(script).not.toContain('require(".');
+    const cwd = process.cwd();
+    process.chdir(os.tmpdir());
+    try {
+      const w = new Worker(script as string, { eval: true });
+      try {
+        const ready = await new Promise<unknown>((resolve, reject) => {
+          w.once('message', resolve);
+          w.once('error', reject);
+        });
+        expect(ready).toEqual({ ready: true });
+        const raw = eml({ from: 'a@acme.com', subject: 'Bundled', messageId: 'b@acme.com', body: 'parsed in a bundled worker' });
+        w.postMessage({ id: 7, raw: new Uint8Array(raw), internalDate: null, body: true });
+        const answer = (await new Promise((resolve) => w.once('message', resolve))) as { id: number; parsed: { textBody: string } };
+        expect(answer.id).toBe(7);
+        expect(answer.parsed.textBody).toContain('parsed in a bundled worker');
+      } finally {
+        await w.terminate();
+      }
+    } finally {
+      process.chdir(cwd);
+    }
+  }, 60_000);
+
+  it('an entry esbuild cannot bundle gives no script (the pool then starts its workers through tsx)', () => {
+    expect(workerScript(new URL('./support/no-such-worker.ts', import.meta.url))).toBeNull();
+  });
 });
