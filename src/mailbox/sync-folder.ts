@@ -483,7 +483,8 @@ export async function syncFolder(ctx: FolderSyncContext, folderId: number): Prom
     // flag changes on messages we already had (with QRESYNC they came with the SELECT). All UIDs:
     // the new ones answer too, and their flags from this FETCH are newer than the header pass's.
     const oldModseq = folder.highestModseq;
-    if (resync === 'condstore' && oldModseq !== null && modseq !== null && modseq > oldModseq) {
+    // (not in an empty folder: some servers answer a FETCH of 1:* there with an error)
+    if (resync === 'condstore' && oldModseq !== null && modseq !== null && modseq > oldModseq && (client.mailbox === false ? exists : client.mailbox.exists) > 0) {
       const changed = await client.fetchAll('1:*', { uid: true, flags: true }, { uid: true, changedSince: BigInt(oldModseq) });
       flagsUpdated += await updateFlags(db, folderId, dedupeUid(changed).map((m) => ({ uid: m.uid, flags: flagList(m.flags), modseq: num(m.modseq) })));
     }

@@ -108,6 +108,12 @@ describe.skipIf(skipWithoutDovecot(`IMAP resync (${testBackend})`))(`incremental
         const fifth = inbox(await syncAccount(t.db, config, id, { settings, sleep: noSleep }));
         expect(fifth).toMatchObject({ unchanged: true, swept: false, fetched: 0 });
         expect((await placements()).length).toBe(27);
+
+        // the folder emptied: every placement goes, no error (no FETCH of 1:* in an empty folder)
+        await change((c) => c.messageDelete('1:*', { uid: true }).then(() => undefined));
+        const emptied = inbox(await syncAccount(t.db, config, id, { settings, sleep: noSleep }));
+        expect(emptied).toMatchObject({ resync: server.resync, fetched: 0, expunged: 27, serverCount: 0 });
+        expect(await placements()).toEqual([]);
       });
     });
   }
