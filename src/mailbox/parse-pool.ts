@@ -59,16 +59,16 @@ export function defaultParseWorkers(): number {
 }
 
 export function createParsePool(size: number, options: ParsePoolOptions = {}): ParsePool {
-  // the default worker starts from a bundle of its sources (no TypeScript loader in the worker), made with the first worker
-  let start: (() => Worker) | null = null;
-  const startWorker = (): Worker => {
-    if (!start) {
-      const script = options.entry ? null : workerScript(new URL('./parse-worker-main.ts', import.meta.url));
-      const entry = options.entry ?? new URL('./parse-worker.mjs', import.meta.url);
-      start = script ? () => new Worker(script, { eval: true }) : () => new Worker(entry);
-    }
-    return start();
+  // The default worker starts from a bundle of its sources (no TypeScript loader in the worker), made
+  // with the first worker; through tsx (parse-worker.mjs) if esbuild cannot bundle here.
+  const starter = (): (() => Worker) => {
+    const entry = options.entry;
+    if (entry) return () => new Worker(entry);
+    const script = workerScript(new URL('./parse-worker-main.ts', import.meta.url));
+    return script ? () => new Worker(script, { eval: true }) : () => new Worker(new URL('./parse-worker.mjs', import.meta.url));
   };
+  let start: (() => Worker) | null = null;
+  const startWorker = (): Worker => (start ??= starter())();
   const timeoutMs = options.timeoutMs ?? DEFAULT_PARSE_TIMEOUT_MS;
   const slots: Slot[] = [];
   let nextId = 0;

@@ -234,6 +234,9 @@ export function prefixChars(text: string | null, part: string | null): number | 
   return n;
 }
 
+/** Rows a body-fill statement: see fillBodies. */
+const FILL_ROWS = 25;
+
 /** A body fetched and parsed by the sync's body pass, for a row stored by its header pass. */
 export interface BodyFill {
   readonly rowId: number;
@@ -243,7 +246,7 @@ export interface BodyFill {
 
 /**
  * Fills the bodies of header-pass rows in place, set-based (one UPDATE per
- * batch; the raw bytes only for the rare message that failed to parse). Only
+ * FILL_ROWS rows; the raw bytes only for the rare message that failed to parse). Only
  * rows still waiting are touched, so a body fetched twice (two folders, a
  * re-run) changes nothing the second time. The row keeps the Message-ID and
  * content hash the header pass gave it (its identity: threads, placements and
@@ -251,8 +254,6 @@ export interface BodyFill {
  * waits here (its key needs the body: the sync stores it whole in the body
  * pass). Returns the number of rows filled.
  */
-const FILL_ROWS = 25;
-
 export async function fillBodies(trx: Kysely<Database>, fills: ReadonlyArray<BodyFill>): Promise<number> {
   if (fills.length === 0) return 0;
   const byRow = [...new Map(fills.map((f) => [f.rowId, f])).values()];

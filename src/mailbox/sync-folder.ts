@@ -480,11 +480,13 @@ export async function syncFolder(ctx: FolderSyncContext, folderId: number): Prom
     }
     ctx.onProgress?.({ folder: folder.path, done: total, total });
 
+    // the server's count as it stands now (VANISHED and EXPUNGE answers lower it as they come)
+    const liveExists = (): number => (client.mailbox === false ? exists : client.mailbox.exists);
     // flag changes on messages we already had (with QRESYNC they came with the SELECT). All UIDs:
     // the new ones answer too, and their flags from this FETCH are newer than the header pass's.
+    // Not in an empty folder: some servers answer a FETCH of 1:* there with an error.
     const oldModseq = folder.highestModseq;
-    // (not in an empty folder: some servers answer a FETCH of 1:* there with an error)
-    if (resync === 'condstore' && oldModseq !== null && modseq !== null && modseq > oldModseq && (client.mailbox === false ? exists : client.mailbox.exists) > 0) {
+    if (resync === 'condstore' && oldModseq !== null && modseq !== null && modseq > oldModseq && liveExists() > 0) {
       const changed = await client.fetchAll('1:*', { uid: true, flags: true }, { uid: true, changedSince: BigInt(oldModseq) });
       flagsUpdated += await updateFlags(db, folderId, dedupeUid(changed).map((m) => ({ uid: m.uid, flags: flagList(m.flags), modseq: num(m.modseq) })));
     }
@@ -498,7 +500,7 @@ export async function syncFolder(ctx: FolderSyncContext, folderId: number): Prom
 
     // expunges not reported (and, without CONDSTORE, flags): a sweep when the counts disagree or it is due
     const placed = await db.kysely.selectFrom('message_placements').select(sql<number>`count(*)::int`.as('n')).where('folder_id', '=', folderId).executeTakeFirstOrThrow();
-    const currentExists = client.mailbox === false ? exists : client.mailbox.exists;
+    const currentExists = liveExists();
     let swept = false;
     if (placed.n !== currentExists || sweepDue) {
       const all = currentExists === 0 ? [] : ((await client.search({ all: true }, { uid: true })) || []);
