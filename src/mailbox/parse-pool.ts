@@ -53,6 +53,15 @@ export interface ParsePoolOptions {
 
 export const DEFAULT_PARSE_TIMEOUT_MS = 120_000;
 
+/**
+ * A parse worker's young generation: 192 MB, semi-spaces of 64 MB (V8's default is 16). mailparser
+ * allocates ~100 KB a message, and a parse spans many small allocations that live until its end:
+ * with 16 MB semi-spaces a scavenge comes every ~100 messages and copies the parses in flight.
+ * Measured on bench:sync's corpus, one thread parsing bodies: 0.23-0.28 ms of CPU a message against
+ * 0.28-0.29. The space is only committed as it is used.
+ */
+const WORKER_LIMITS = { maxYoungGenerationSizeMb: 192 };
+
 export function defaultParseWorkers(): number {
   const n = os.availableParallelism?.() ?? os.cpus().length;
   return n <= 1 ? 0 : Math.min(4, n);
@@ -63,9 +72,9 @@ export function createParsePool(size: number, options: ParsePoolOptions = {}): P
   // with the first worker; through tsx (parse-worker.mjs) if esbuild cannot bundle here.
   const starter = (): (() => Worker) => {
     const entry = options.entry;
-    if (entry) return () => new Worker(entry);
+    if (entry) return () => new Worker(entry, { resourceLimits: WORKER_LIMITS });
     const script = workerScript(new URL('./parse-worker-main.ts', import.meta.url));
-    return script ? () => new Worker(script, { eval: true }) : () => new Worker(new URL('./parse-worker.mjs', import.meta.url));
+    return script ? () => new Worker(script, { eval: true, resourceLimits: WORKER_LIMITS }) : () => new Worker(new URL('./parse-worker.mjs', import.meta.url), { resourceLimits: WORKER_LIMITS });
   };
   let start: (() => Worker) | null = null;
   const startWorker = (): Worker => (start ??= starter())();

@@ -381,7 +381,9 @@ export async function syncFolder(ctx: FolderSyncContext, folderId: number): Prom
       // Each source goes to a parser as soon as it arrives, so the workers parse while the rest
       // of the batch is still coming in (parse never rejects: a failure comes back as a parse error).
       const parsing = new Map<number, Promise<{ m: FetchMessageObject; raw: Buffer; internalDate: Date | null; p: ParsedMessage | ParsedBody }>>();
-      for await (const m of client.fetch(uidSet([...byUid.keys()]), { uid: true, flags: true, internalDate: true, source: true, ...ids }, { uid: true })) {
+      // flags, INTERNALDATE and Gmail's ids are stored with a row: only a message stored whole here needs them
+      const anyWhole = jobs.some((j) => j.row === null);
+      for await (const m of client.fetch(uidSet([...byUid.keys()]), anyWhole ? { uid: true, flags: true, internalDate: true, source: true, ...ids } : { uid: true, source: true }, { uid: true })) {
         if (!byUid.has(m.uid) || m.source === undefined) continue;
         const internalDate = m.internalDate ? new Date(m.internalDate) : null;
         const raw = m.source;

@@ -7,8 +7,10 @@
 // Sizes: BENCH_SYNC_MESSAGES (default 20000). Database: BENCH_DATABASE_URL or DATABASE_URL
 // (default postgres://postgres@127.0.0.1:5432/test), in a scratch schema dropped at the end.
 // BENCH_SYNC_BATCH: the sync's batch size (default 500); BENCH_SYNC_WORKERS: its parse workers (default 2). BENCH_SYNC_ONLY=c skips (a) and (b) (for profiling (c); no ratio).
-// BENCH_SYNC_PROF=FILE writes a CPU profile of the main thread during (c) alone; BENCH_SYNC_THREADS=1 prints
-// the CPU seconds of this process's threads during (c) (main, V8's helpers; the parse workers have ended).
+// BENCH_SYNC_PROF=FILE writes a CPU profile of the main thread during (c) alone (with BENCH_SYNC_HEAP=1, a sampling
+// heap profile of what it allocates instead); BENCH_SYNC_THREADS=1 prints the CPU seconds of this process's threads
+// during (c) (main, V8's helpers; the parse workers have ended), user and system time, minor page faults and the
+// main thread's GC pauses by kind; BENCH_SYNC_MARK=1 prints a line as (c) starts (to attach perf or strace).
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import inspector from 'node:inspector';
 import os from 'node:os';
@@ -149,6 +151,17 @@ async function main(): Promise<void> {
     const acc = await addAccount(db, { secretKey: KEY }, { name: 'bench', email: 'sales@maker.cn', imapHost: d.host, imapPort: d.port, imapTls: 'none', imapUser: 'bench', secret: 'bench-pw' });
     const settings = parseSyncSettings({ batchSize: Number(process.env.BENCH_SYNC_BATCH ?? 500), ...(process.env.BENCH_SYNC_WORKERS ? { parseWorkers: Number(process.env.BENCH_SYNC_WORKERS) } : {}) });
     const threadsBefore = threadCpu();
+    const faults = (): number => Number(readFileSync('/proc/self/stat', 'utf8').split(') ')[1]?.split(' ')[7] ?? 0);
+    const faults0 = faults();
+    const gcMs = new Map<string, number>();
+    const { PerformanceObserver } = await import('node:perf_hooks');
+    const gcObs = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) {
+        const k = String((e as unknown as { detail?: { kind?: number } }).detail?.kind ?? '?');
+        gcMs.set(k, (gcMs.get(k) ?? 0) + e.duration);
+      }
+    });
+    if (process.env.BENCH_SYNC_THREADS) gcObs.observe({ entryTypes: ['gc'] });
     const nodeCpu = process.cpuUsage();
     const pgBefore = procCpu(await backends());
     const imapBefore = procCpu(imapPids());
@@ -160,8 +173,10 @@ async function main(): Promise<void> {
     const prof = process.env.BENCH_SYNC_PROF ? new inspector.Session() : null;
     if (prof) {
       prof.connect();
-      await new Promise<void>((r) => prof.post('Profiler.enable', () => prof.post('Profiler.start', () => r())));
+      if (process.env.BENCH_SYNC_HEAP) await new Promise<void>((r) => prof.post('HeapProfiler.enable', () => prof.post('HeapProfiler.startSampling', { samplingInterval: 16384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true } as never, () => r())));
+      else await new Promise<void>((r) => prof.post('Profiler.enable', () => prof.post('Profiler.start', () => r())));
     }
+    if (process.env.BENCH_SYNC_MARK) console.log('(c) starting');
     t0 = performance.now();
     const rep = await syncAccount(db, { secretKey: KEY, sections: {} }, acc.id, { settings });
     const cSecs = (performance.now() - t0) / 1000;
@@ -170,10 +185,17 @@ async function main(): Promise<void> {
     const pgAfter = procCpu(await backends());
     const nodeUsed = process.cpuUsage(nodeCpu);
     // the parse workers have ended by now: what is missing from these is theirs
+    if (process.env.BENCH_SYNC_THREADS) console.log(`    user ${(nodeUsed.user / 1e6).toFixed(2)} s, system ${(nodeUsed.system / 1e6).toFixed(2)} s, minor faults ${faults() - faults0}`);
+    gcObs.disconnect();
+    if (process.env.BENCH_SYNC_THREADS) console.log(`    main gc ms by kind (1 minor, 2 major, 4 incremental, 8 weakcb): ${[...gcMs].map(([k, v]) => `${k}:${v.toFixed(0)}`).join(' ')}`);
     if (process.env.BENCH_SYNC_THREADS) console.log(`    threads: ${[...threadCpu()].map(([k, v]) => [k, v - (threadsBefore.get(k) ?? 0)] as const).filter(([, v]) => v > 0.05).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`);
     if (prof) {
       // the main thread's profile of (c) alone (the parse workers are not in it)
-      await new Promise<void>((r) => prof.post('Profiler.stop', (err, res) => {
+      if (process.env.BENCH_SYNC_HEAP) await new Promise<void>((r) => prof.post('HeapProfiler.stopSampling', (err, res) => {
+        if (!err) writeFileSync(process.env.BENCH_SYNC_PROF as string, JSON.stringify(res.profile));
+        r();
+      }));
+      else await new Promise<void>((r) => prof.post('Profiler.stop', (err, res) => {
         if (!err) writeFileSync(process.env.BENCH_SYNC_PROF as string, JSON.stringify(res.profile));
         r();
       }));
