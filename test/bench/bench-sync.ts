@@ -10,7 +10,7 @@
 // BENCH_SYNC_PROF=FILE writes a CPU profile of the main thread during (c) alone (with BENCH_SYNC_HEAP=1, a sampling
 // heap profile of what it allocates instead); BENCH_SYNC_THREADS=1 prints the CPU seconds of this process's threads
 // during (c) (main, V8's helpers; the parse workers have ended), user and system time, minor page faults and the
-// main thread's GC pauses by kind; BENCH_SYNC_MARK=1 prints a line as (c) starts (to attach perf or strace).
+// main thread's GC pauses by kind; BENCH_SYNC_MARK=1 prints a line as (c) starts (to attach perf or strace) and when each of its batches was stored.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import inspector from 'node:inspector';
 import os from 'node:os';
@@ -178,8 +178,13 @@ async function main(): Promise<void> {
     }
     if (process.env.BENCH_SYNC_MARK) console.log('(c) starting');
     t0 = performance.now();
-    const rep = await syncAccount(db, { secretKey: KEY, sections: {} }, acc.id, { settings });
+    const marks: string[] = [];
+    const rep = await syncAccount(db, { secretKey: KEY, sections: {} }, acc.id, {
+      settings,
+      ...(process.env.BENCH_SYNC_MARK ? { afterBatch: (n: number, pass: string) => void marks.push(`${((performance.now() - t0) / 1000).toFixed(1)}${pass[0]}`) } : {}),
+    });
     const cSecs = (performance.now() - t0) / 1000;
+    if (marks.length > 0) console.log(`    batches stored (s, h = header, b = bodies): ${marks.join(' ')}`);
     clearInterval(sampler);
     const imapAfter = imapSeen;
     const pgAfter = procCpu(await backends());
