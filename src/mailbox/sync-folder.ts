@@ -8,7 +8,7 @@ import type { Logger } from '../shared/logger.ts';
 import { AppError } from '../shared/app-error.ts';
 import type { ParsedBody, ParsedMessage } from './parsed-message.ts';
 import { parseBody as parseBodyHere, parseHeaderFields, parseMessage } from './parse-message.ts';
-import { fillBodies, storeMessages, type BodyFill, type StoredMessage, type StoreItem } from './store-messages.ts';
+import { fillBodies, messageByKey, storeMessages, type BodyFill, type StoredMessage, type StoreItem } from './store-messages.ts';
 import type { SyncSettings } from './sync-settings.ts';
 
 /** The per-folder cursor, plain data (saved in mail_folders). */
@@ -91,9 +91,8 @@ function waitingBodies(db: Db, folderId: number) {
 async function storedWhole(db: Db, parsed: ReadonlyArray<ParsedMessage>): Promise<Set<string>> {
   if (parsed.length === 0) return new Set();
   const rows = await sql<{ message_id: string; content_hash: string }>`
-    SELECT m.message_id, m.content_hash FROM messages m
-      JOIN unnest(${sql.val(parsed.map((p) => p.messageId))}::text[], ${sql.val(parsed.map((p) => p.contentHash))}::text[]) AS v(mid, h)
-        ON m.message_id = v.mid AND m.content_hash = v.h
+    SELECT m.message_id, m.content_hash FROM unnest(${sql.val(parsed.map((p) => p.messageId))}::text[], ${sql.val(parsed.map((p) => p.contentHash))}::text[]) AS v(mid, h)
+      CROSS JOIN LATERAL (${messageByKey(sql`v.mid`, sql`v.h`)}) m
      WHERE NOT (m.body_state = 'headers' AND m.parse_error IS NULL)`.execute(db.kysely);
   return new Set(rows.rows.map((r) => `${r.message_id}\u0000${r.content_hash}`));
 }

@@ -97,7 +97,13 @@ async function mergeThreads(trx: Kysely<Database>, into: number, from: number[])
   await refreshThreadStats(trx, [into]);
 }
 
-/** Recomputes count, first/last dates and subject of threads from their messages. */
+/**
+ * Recomputes count, first/last dates and subject of threads from their messages.
+ * Each thread's messages are read through messages_thread_idx, one probe a thread (the LATERAL): as a
+ * join over thread_id = ANY(...) the planner read the whole table for each batch while its
+ * statistics lagged behind a sync filling it (bench:sync's plans: 10-40 ms a batch, growing with
+ * the table).
+ */
 export async function refreshThreadStats(trx: Kysely<Database>, ids: ReadonlyArray<number>): Promise<void> {
   if (ids.length === 0) return;
   await sql`
@@ -106,11 +112,14 @@ export async function refreshThreadStats(trx: Kysely<Database>, ids: ReadonlyArr
       subject = CASE WHEN t.subject = '' OR (t.subject ~* ${sql.raw(REPLY_SUBJECT_SQL)} AND s.plain_subject IS NOT NULL) THEN COALESCE(s.plain_subject, s.subject, t.subject) ELSE t.subject END,
       normalized_subject = CASE WHEN t.normalized_subject = '' THEN COALESCE(s.nsubject, '') ELSE t.normalized_subject END
     FROM (
-      SELECT m.thread_id, count(*)::int AS n, min(m.sent_at) AS first_at, max(m.sent_at) AS last_at,
-             (array_agg(m.subject ORDER BY m.sent_at) FILTER (WHERE m.subject IS NOT NULL AND m.subject <> ''))[1] AS subject,
-             (array_agg(m.subject ORDER BY m.sent_at) FILTER (WHERE m.subject IS NOT NULL AND m.subject <> '' AND NOT m.subject ~* ${sql.raw(REPLY_SUBJECT_SQL)}))[1] AS plain_subject,
-             NULL::text AS nsubject
-      FROM messages m WHERE m.thread_id = ANY(${sql.val([...ids])}::bigint[]) GROUP BY m.thread_id
+      SELECT tid.id AS thread_id, a.* FROM (SELECT DISTINCT unnest(${sql.val([...ids])}::bigint[]) AS id) tid
+      CROSS JOIN LATERAL (
+        SELECT count(*)::int AS n, min(m.sent_at) AS first_at, max(m.sent_at) AS last_at,
+               (array_agg(m.subject ORDER BY m.sent_at) FILTER (WHERE m.subject IS NOT NULL AND m.subject <> ''))[1] AS subject,
+               (array_agg(m.subject ORDER BY m.sent_at) FILTER (WHERE m.subject IS NOT NULL AND m.subject <> '' AND NOT m.subject ~* ${sql.raw(REPLY_SUBJECT_SQL)}))[1] AS plain_subject,
+               NULL::text AS nsubject
+        FROM messages m WHERE m.thread_id = tid.id) a
+      WHERE a.n > 0
     ) s WHERE t.id = s.thread_id`.execute(trx);
 }
 
