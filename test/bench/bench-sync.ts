@@ -6,7 +6,7 @@
 // 7-bit text/plain only, which mailparser reads in half the time.
 // Sizes: BENCH_SYNC_MESSAGES (default 20000). Database: BENCH_DATABASE_URL or DATABASE_URL
 // (default postgres://postgres@127.0.0.1:5432/test), in a scratch schema dropped at the end.
-// BENCH_SYNC_BATCH: the sync's batch size (default 500); BENCH_SYNC_WORKERS: its parse workers (default 2). BENCH_SYNC_ONLY=c skips (a) and (b) (for profiling (c); no ratio).
+// BENCH_SYNC_BATCH: the sync's batch size (default 500); BENCH_SYNC_WORKERS: its parse workers (default: one a core but one, up to 4). BENCH_SYNC_ONLY=c skips (a) and (b) (for profiling (c); no ratio).
 // BENCH_SYNC_PROF=FILE writes a CPU profile of the main thread during (c) alone (with BENCH_SYNC_HEAP=1, a sampling
 // heap profile of what it allocates instead); BENCH_SYNC_THREADS=1 prints the CPU seconds of this process's threads
 // during (c) (main, V8's helpers; the parse workers have ended), user and system time, minor page faults and the
