@@ -212,7 +212,7 @@ async function main(): Promise<void> {
     const stored = (await db.kysely.selectFrom('messages').select(sql<number>`count(*)::int`.as('n')).executeTakeFirstOrThrow()).n;
     const threads = (await db.kysely.selectFrom('threads').select([sql<number>`count(*)::int`.as('n'), sql<number>`count(client_id)::int`.as('linked')]).where('merged_into', 'is', null).executeTakeFirstOrThrow());
     const c = stored / cSecs;
-    console.log(`(c) rapport initial sync (${settings.parseWorkers} parse workers, batch ${settings.batchSize}): ${c.toFixed(0)} msg/s (${stored} messages, ${threads.n} threads, ${threads.linked} linked, ${cSecs.toFixed(1)} s)`);
+    console.log(`(c) rapport initial sync (${settings.parseWorkers} parse worker${settings.parseWorkers === 1 ? '' : 's'}, batch ${settings.batchSize}): ${c.toFixed(0)} msg/s (${stored} messages, ${threads.n} threads, ${threads.linked} linked, ${cSecs.toFixed(1)} s)`);
     const perMsg = (secs: number): string => `${((secs * 1000) / stored).toFixed(2)} ms/msg`;
     const nodeSecs = (nodeUsed.user + nodeUsed.system) / 1e6;
     console.log(`    cpu: node (all threads) ${nodeSecs.toFixed(2)} s = ${perMsg(nodeSecs)}, PostgreSQL backends ${cpuDelta(pgBefore, pgAfter).toFixed(2)} s = ${perMsg(cpuDelta(pgBefore, pgAfter))}, Dovecot imap ${cpuDelta(imapBefore, imapAfter).toFixed(2)} s; load ${load()}`);
