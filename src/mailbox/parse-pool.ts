@@ -77,14 +77,16 @@ export function defaultParseWorkers(): number {
 export function createParsePool(size: number, options: ParsePoolOptions = {}): ParsePool {
   // The default worker starts from a bundle of its sources (no TypeScript loader in the worker), made
   // with the first worker; through tsx (parse-worker.mjs) if esbuild cannot bundle here.
-  const starter = (): (() => Worker) => {
-    const entry = options.entry;
-    if (entry) return () => new Worker(entry, { resourceLimits: WORKER_LIMITS });
+  const source = (): { target: URL | string; eval: boolean } => {
+    if (options.entry) return { target: options.entry, eval: false };
     const script = workerScript(new URL('./parse-worker-main.ts', import.meta.url));
-    return script ? () => new Worker(script, { eval: true, resourceLimits: WORKER_LIMITS }) : () => new Worker(new URL('./parse-worker.mjs', import.meta.url), { resourceLimits: WORKER_LIMITS });
+    return script ? { target: script, eval: true } : { target: new URL('./parse-worker.mjs', import.meta.url), eval: false };
   };
-  let start: (() => Worker) | null = null;
-  const startWorker = (): Worker => (start ??= starter())();
+  let from: ReturnType<typeof source> | null = null;
+  const startWorker = (): Worker => {
+    from ??= source();
+    return new Worker(from.target, { eval: from.eval, resourceLimits: WORKER_LIMITS });
+  };
   const timeoutMs = options.timeoutMs ?? DEFAULT_PARSE_TIMEOUT_MS;
   const slots: Slot[] = [];
   let nextId = 0;

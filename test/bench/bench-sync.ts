@@ -13,6 +13,7 @@
 // main thread's GC pauses by kind; BENCH_SYNC_MARK=1 prints a line as (c) starts (to attach perf or strace) and when each of its batches was stored.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import inspector from 'node:inspector';
+import { PerformanceObserver } from 'node:perf_hooks';
 import os from 'node:os';
 import { sql } from 'kysely';
 import { simpleParser } from 'mailparser';
@@ -156,7 +157,6 @@ async function main(): Promise<void> {
     const faults = (): number => Number(readFileSync('/proc/self/stat', 'utf8').split(') ')[1]?.split(' ')[7] ?? 0);
     const faults0 = faults();
     const gcMs = new Map<string, number>();
-    const { PerformanceObserver } = await import('node:perf_hooks');
     const gcObs = new PerformanceObserver((list) => {
       for (const e of list.getEntries()) {
         const k = String((e as unknown as { detail?: { kind?: number } }).detail?.kind ?? '?');
@@ -192,17 +192,16 @@ async function main(): Promise<void> {
     const pgAfter = procCpu(await backends());
     const nodeUsed = process.cpuUsage(nodeCpu);
     // the parse workers have ended by now: what is missing from these is theirs
-    if (process.env.BENCH_SYNC_THREADS) console.log(`    user ${(nodeUsed.user / 1e6).toFixed(2)} s, system ${(nodeUsed.system / 1e6).toFixed(2)} s, minor faults ${faults() - faults0}`);
     gcObs.disconnect();
-    if (process.env.BENCH_SYNC_THREADS) console.log(`    main gc ms by kind (1 minor, 2 major, 4 incremental, 8 weakcb): ${[...gcMs].map(([k, v]) => `${k}:${v.toFixed(0)}`).join(' ')}`);
-    if (process.env.BENCH_SYNC_THREADS) console.log(`    threads: ${[...threadCpu()].map(([k, v]) => [k, v - (threadsBefore.get(k) ?? 0)] as const).filter(([, v]) => v > 0.05).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`);
+    if (process.env.BENCH_SYNC_THREADS) {
+      console.log(`    user ${(nodeUsed.user / 1e6).toFixed(2)} s, system ${(nodeUsed.system / 1e6).toFixed(2)} s, minor faults ${faults() - faults0}`);
+      console.log(`    main gc ms by kind (1 minor, 2 major, 4 incremental, 8 weakcb): ${[...gcMs].map(([k, v]) => `${k}:${v.toFixed(0)}`).join(' ')}`);
+      console.log(`    threads: ${[...threadCpu()].map(([k, v]) => [k, v - (threadsBefore.get(k) ?? 0)] as const).filter(([, v]) => v > 0.05).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`);
+    }
     if (prof) {
-      // the main thread's profile of (c) alone (the parse workers are not in it)
-      if (process.env.BENCH_SYNC_HEAP) await new Promise<void>((r) => prof.post('HeapProfiler.stopSampling', (err, res) => {
-        if (!err) writeFileSync(process.env.BENCH_SYNC_PROF as string, JSON.stringify(res.profile));
-        r();
-      }));
-      else await new Promise<void>((r) => prof.post('Profiler.stop', (err, res) => {
+      // the main thread's profile of (c) alone (the parse workers are not in it), of its CPU or of what it allocated
+      const stop = process.env.BENCH_SYNC_HEAP ? 'HeapProfiler.stopSampling' : 'Profiler.stop';
+      await new Promise<void>((r) => prof.post(stop as 'Profiler.stop', (err, res) => {
         if (!err) writeFileSync(process.env.BENCH_SYNC_PROF as string, JSON.stringify(res.profile));
         r();
       }));
