@@ -1,6 +1,7 @@
 // Faults and odd mail over a real Dovecot: the fixture corpus and a 30 MB
-// message through the whole sync, a connection cut mid-fetch, the server
-// stopped and restarted, new mail during a sync, a reply before its parent,
+// message through the whole sync, a connection cut mid-fetch, a provider's
+// throttling answer, the server stopped and restarted, new mail during a sync,
+// a reply before its parent,
 // linking, a wrong password in `rapport sync status`, `accounts test`
 // messages, and a localized Sent folder without special-use.
 import { readdirSync, readFileSync } from 'node:fs';
@@ -137,6 +138,41 @@ describe.skipIf(skipWithoutDovecot(`IMAP faults (${testBackend})`))(`IMAP faults
       expect(await distinctIds()).toBe(60);
       const folder = await t.db.kysely.selectFrom('mail_folders').selectAll().where('path', '=', 'INBOX').executeTakeFirstOrThrow();
       expect(folder).toMatchObject({ uid_next: 61, message_count: 60 });
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('a provider throttling answer (Microsoft 365): waits the suggested time, asks again, every message once', async () => {
+    for (let i = 0; i < 30; i++) d.deliver('f10', 'INBOX', eml({ from: `buyer${i % 3}@omega.com`, to: 'f10@maker.cn', subject: `Quote ${i}`, messageId: `thr${i}@omega.com` }));
+    const proxy = await startTcpProxy(d.port);
+    try {
+      const id = await account(9, { port: proxy.port });
+      // the header pass's first FETCH and, once a batch is stored, a later one; the suggested time is
+      // longer than imapflow's own first retry delay (1 s), so the wait shows the hint was followed
+      proxy.throttleFetches(1, 1500);
+      let armed = false;
+      const started = performance.now();
+      const r = await syncAccount(t.db, config, id, {
+        settings,
+        sleep: noSleep,
+        afterBatch: () => {
+          if (!armed) {
+            armed = true;
+            proxy.throttleFetches(1, 1500);
+          }
+        },
+      });
+      const took = performance.now() - started;
+      expect(proxy.throttled).toBe(2);
+      expect(r.folders.find((f) => f.path === 'INBOX')).toMatchObject({ ok: true });
+      // each throttled FETCH was asked again only after the time the server suggested
+      expect(took).toBeGreaterThanOrEqual(3000);
+      expect(await count('message_placements')).toBe(30);
+      expect(await count('messages')).toBe(30);
+      expect(await distinctIds()).toBe(30);
+      const folder = await t.db.kysely.selectFrom('mail_folders').selectAll().where('path', '=', 'INBOX').executeTakeFirstOrThrow();
+      expect(folder).toMatchObject({ uid_next: 31, message_count: 30, last_error: null });
     } finally {
       await proxy.close();
     }
