@@ -1,9 +1,8 @@
 // Faults and odd mail over a real Dovecot: the fixture corpus and a 30 MB
 // message through the whole sync, a connection cut mid-fetch, a provider's
 // throttling answer, the server stopped and restarted, new mail during a sync,
-// a reply before its parent,
-// linking, a wrong password in `rapport sync status`, `accounts test`
-// messages, and a localized Sent folder without special-use.
+// a reply before its parent, linking, a wrong password in `rapport sync status`,
+// `accounts test` messages, and a localized Sent folder without special-use.
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,6 +28,16 @@ const config = { secretKey: KEY, sections: {} };
 const settings = parseSyncSettings({ batchSize: 7, backoffMs: 10, reconnectAttempts: 4, parseWorkers: 0 });
 const pooled = parseSyncSettings({ batchSize: 10, backoffMs: 10, reconnectAttempts: 4, parseWorkers: 2 });
 const noSleep = async (): Promise<void> => undefined;
+/** An afterBatch hook that runs `fn` once, after the first stored batch. */
+const afterFirstBatch = (fn: () => void): (() => void) => {
+  let armed = false;
+  return () => {
+    if (!armed) {
+      armed = true;
+      fn();
+    }
+  };
+};
 const fixtures = path.resolve('test/fixtures/mailbox');
 
 function bigMessage(): Buffer {
@@ -120,16 +129,10 @@ describe.skipIf(skipWithoutDovecot(`IMAP faults (${testBackend})`))(`IMAP faults
     const proxy = await startTcpProxy(d.port);
     try {
       const id = await account(1, { port: proxy.port });
-      let armed = false;
       const r = await syncAccount(t.db, config, id, {
         settings,
         sleep: noSleep,
-        afterBatch: () => {
-          if (!armed) {
-            armed = true;
-            proxy.cutAfter(30_000); // mid-literal of a later batch's FETCH
-          }
-        },
+        afterBatch: afterFirstBatch(() => proxy.cutAfter(30_000)), // mid-literal of a later batch's FETCH
       });
       expect(proxy.cuts).toBe(1);
       expect(r.folders.find((f) => f.path === 'INBOX')).toMatchObject({ ok: true });
@@ -151,18 +154,8 @@ describe.skipIf(skipWithoutDovecot(`IMAP faults (${testBackend})`))(`IMAP faults
       // the header pass's first FETCH and, once a batch is stored, a later one; the suggested time is
       // longer than imapflow's own first retry delay (1 s), so the wait shows the hint was followed
       proxy.throttleFetches(1, 1500);
-      let armed = false;
       const started = performance.now();
-      const r = await syncAccount(t.db, config, id, {
-        settings,
-        sleep: noSleep,
-        afterBatch: () => {
-          if (!armed) {
-            armed = true;
-            proxy.throttleFetches(1, 1500);
-          }
-        },
-      });
+      const r = await syncAccount(t.db, config, id, { settings, sleep: noSleep, afterBatch: afterFirstBatch(() => proxy.throttleFetches(1, 1500)) });
       const took = performance.now() - started;
       expect(proxy.throttled).toBe(2);
       expect(r.folders.find((f) => f.path === 'INBOX')).toMatchObject({ ok: true });
