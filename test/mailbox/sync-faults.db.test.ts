@@ -49,7 +49,7 @@ function bigMessage(): Buffer {
 describe.skipIf(skipWithoutDovecot(`IMAP faults (${testBackend})`))(`IMAP faults and odd mail against Dovecot on ${testBackend}`, { timeout: 180_000 }, () => {
   const t = useTestDb();
   let d: Dovecot;
-  const users = Array.from({ length: 10 }, (_, i) => ({ user: `f${i + 1}`, password: `pw-f${i + 1}-S3cret` }));
+  const users = Array.from({ length: 11 }, (_, i) => ({ user: `f${i + 1}`, password: `pw-f${i + 1}-S3cret` }));
   beforeAll(async () => {
     d = await startDovecot({ users });
   }, 60_000);
@@ -147,10 +147,10 @@ describe.skipIf(skipWithoutDovecot(`IMAP faults (${testBackend})`))(`IMAP faults
   });
 
   it('a provider throttling answer (Microsoft 365): waits the suggested time, asks again, every message once', async () => {
-    for (let i = 0; i < 30; i++) d.deliver('f10', 'INBOX', eml({ from: `buyer${i % 3}@omega.com`, to: 'f10@maker.cn', subject: `Quote ${i}`, messageId: `thr${i}@omega.com` }));
+    for (let i = 0; i < 30; i++) d.deliver('f11', 'INBOX', eml({ from: `buyer${i % 3}@omega.com`, to: 'f11@maker.cn', subject: `Quote ${i}`, messageId: `thr${i}@omega.com` }));
     const proxy = await startTcpProxy(d.port);
     try {
-      const id = await account(9, { port: proxy.port });
+      const id = await account(10, { port: proxy.port });
       // the header pass's first FETCH and, once a batch is stored, a later one; the suggested time is
       // longer than imapflow's own first retry delay (1 s), so the wait shows the hint was followed
       proxy.throttleFetches(1, 1500);
