@@ -40,12 +40,19 @@ describe(`importMessage on ${testBackend}`, () => {
     expect(live).toHaveLength(1);
     expect(live[0]?.message_count).toBe(3);
     expect(live[0]?.subject).toBe('Quote');
+    // the participants of all three stores (and of the thread merged in), each once
+    expect([...(live[0]?.participants ?? [])].sort()).toEqual(['sales@maker.cn', 'wang@acme.com']);
+    const d = await importMessage(db, eml({ from: 'Zhao <zhao@acme.com>', to: 'sales@maker.cn', cc: 'wang@acme.com', subject: 'Re: Quote', messageId: 'd@acme.com', inReplyTo: 'b@acme.com', references: ['a@maker.cn', 'b@acme.com'] }));
+    expect(d.threadId).toBe(live[0]?.id);
+    const grown = await db.kysely.selectFrom('threads').select(['participants', 'message_count']).where('id', '=', d.threadId).executeTakeFirstOrThrow();
+    expect([...grown.participants].sort()).toEqual(['sales@maker.cn', 'wang@acme.com', 'zhao@acme.com']);
+    expect(grown.message_count).toBe(4);
     // importing again is idempotent
     const again = await importMessage(db, eml({ from: 'sales@maker.cn', to: 'wang@acme.com', subject: 'Quote', messageId: 'a@maker.cn', inReplyTo: 'x@maker.cn', references: ['x@maker.cn'] }));
     expect(again.created).toBe(false);
     expect(again.rowId).toBe(a.rowId);
     const count = await db.kysely.selectFrom('messages').select(sql<number>`count(*)::int`.as('n')).executeTakeFirstOrThrow();
-    expect(count.n).toBe(3);
+    expect(count.n).toBe(4);
   });
 
   it('links by contact address, by client domain with a suggested contact, never by freemail or our own domain', async () => {
