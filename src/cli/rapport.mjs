@@ -1,9 +1,14 @@
-#!/usr/bin/env -S node --max-semi-space-size=64
+#!/usr/bin/env -S node --max-semi-space-size=64 --v8-pool-size=2
 // The `rapport` command. Registers tsx so the TypeScript sources run as they are.
 // V8 flag: semi-spaces of 64 MB (the default is 16). A sync keeps its batches in flight on this thread
 // (sources, parsed headers, rows to write) while it allocates ~140 KB a message: with 16 MB semi-spaces
 // a scavenge came every ~100 messages and copied them, 1.7-2.0 s of pauses in bench:sync (c), 1.0-1.2 s now.
-// npm run rapport / demo and bench:sync pass the same flag.
+// V8 flag: two helper threads for V8's background work (GC helpers, concurrent compilation) where Node
+// starts four whatever the machine. A sync keeps both cores of this 2-core machine busy with this thread,
+// a parse worker and PostgreSQL, and four more runnable threads only cost: bench:sync (c) alone, in runs
+// taking turns, 756-927 msg/s with four, 811-1,176 with two; the helpers 5.5-5.8 s of CPU with four,
+// 3.9-4.4 s with two, and this thread's own CPU fell too (10.7-11.8 s, 8.6-9.5 s).
+// npm run rapport / demo and bench:sync pass the same flags.
 import { register } from 'tsx/esm/api';
 
 register();
