@@ -224,6 +224,10 @@ export async function syncFolder(ctx: FolderSyncContext, folderId: number): Prom
     const todo = serverUids.filter((u) => !known.has(u)).sort((a, b) => b - a);
     const gmail = client.capabilities.has('X-GM-EXT-1');
     const ids = gmail ? { threadId: true, emailId: true } : {};
+    // Gmail's ids, from Gmail alone: imapflow asks a server with OBJECTID (RFC 8474) for its EMAILID
+    // unbidden and reports it as emailId too, which is not Gmail's X-GM-MSGID
+    const gmIds = (m: FetchMessageObject): { gmThrid: string | null; gmMsgid: string | null } =>
+      gmail ? { gmThrid: m.threadId ?? null, gmMsgid: m.emailId ?? null } : { gmThrid: null, gmMsgid: null };
     const counts = { fetched: 0, created: 0, bodies: 0 };
 
     // Body work: first the rows of this folder still waiting for their body (a run
@@ -292,7 +296,7 @@ export async function syncFolder(ctx: FolderSyncContext, folderId: number): Prom
         const internalDate = m.internalDate ? new Date(m.internalDate) : null;
         const head = parseHeaderFields(Buffer.concat([m.headers ?? Buffer.alloc(0), CRLF]), { internalDate });
         const size = m.size ?? head.size;
-        const base = { internalDate, placement: { folderId, uid: m.uid, flags: flagList(m.flags), modseq: num(m.modseq) }, gmThrid: m.threadId ?? null, gmMsgid: m.emailId ?? null };
+        const base = { internalDate, placement: { folderId, uid: m.uid, flags: flagList(m.flags), modseq: num(m.modseq) }, ...gmIds(m) };
         if (size > settings.maxMessageBytes) return { ...base, parsed: { ...head, size, parseError: `message of ${m.size ?? '?'} bytes is over mailbox.maxMessageBytes: headers only` }, headersOnly: true };
         // Without a Message-ID the dedupe key is a hash of the body: such a message waits for the body pass, stored whole there.
         if (!head.hasMessageId) return m.uid;
@@ -402,7 +406,7 @@ export async function syncFolder(ctx: FolderSyncContext, folderId: number): Prom
         const rowId = rowOf.get(m.uid) ?? null;
         if (job.row !== null) {
           if (rowId !== null) fills.push({ rowId, parsed: p, raw });
-        } else whole.push({ parsed: p as ParsedMessage, raw, internalDate, placement: { folderId, uid: m.uid, flags: flagList(m.flags), modseq: num(m.modseq) }, gmThrid: m.threadId ?? null, gmMsgid: m.emailId ?? null });
+        } else whole.push({ parsed: p as ParsedMessage, raw, internalDate, placement: { folderId, uid: m.uid, flags: flagList(m.flags), modseq: num(m.modseq) }, ...gmIds(m) });
       }
       const missing = jobs.filter((j) => !got.has(j.uid) && rowOf.get(j.uid) != null);
       // a UID that answered nothing: expunged since the header pass, or not? ask once

@@ -1,7 +1,7 @@
 // Faults and odd mail over a real Dovecot: the fixture corpus and a 30 MB
 // message through the whole sync, a connection cut mid-fetch, a provider's
 // throttling answer, the server stopped and restarted, new mail during a sync,
-// a reply before its parent, linking, a wrong password in `rapport sync status`,
+// a reply before its parent, Gmail's thread ids, linking, a wrong password in `rapport sync status`,
 // `accounts test` messages, and a localized Sent folder without special-use.
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -49,7 +49,7 @@ function bigMessage(): Buffer {
 describe.skipIf(skipWithoutDovecot(`IMAP faults (${testBackend})`))(`IMAP faults and odd mail against Dovecot on ${testBackend}`, { timeout: 180_000 }, () => {
   const t = useTestDb();
   let d: Dovecot;
-  const users = Array.from({ length: 11 }, (_, i) => ({ user: `f${i + 1}`, password: `pw-f${i + 1}-S3cret` }));
+  const users = Array.from({ length: 13 }, (_, i) => ({ user: `f${i + 1}`, password: `pw-f${i + 1}-S3cret` }));
   beforeAll(async () => {
     d = await startDovecot({ users });
   }, 60_000);
@@ -166,6 +166,84 @@ describe.skipIf(skipWithoutDovecot(`IMAP faults (${testBackend})`))(`IMAP faults
       expect(await distinctIds()).toBe(30);
       const folder = await t.db.kysely.selectFrom('mail_folders').selectAll().where('path', '=', 'INBOX').executeTakeFirstOrThrow();
       expect(folder).toMatchObject({ uid_next: 31, message_count: 30, last_error: null });
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it("Gmail's thread id (X-GM-THRID) is asked for and threads messages with no reply headers; X-GM-MSGID is kept; a later run adds to the thread", async () => {
+    // Dovecot has no X-GM-EXT-1: the relay in front of it answers as Gmail does (tcp-proxy.ts). Gmail
+    // threads by its own rules: here an order, its invoice and a message without a Message-ID (stored
+    // whole by the body pass, which asks for the ids too), three subjects, no In-Reply-To or References.
+    const gm: Record<number, { thrid: string; msgid: string }> = {
+      1: { thrid: '1790000000000000001', msgid: '1790000000000000001' },
+      2: { thrid: '1790000000000000001', msgid: '1790000000000000002' },
+      3: { thrid: '1790000000000000099', msgid: '1790000000000000099' },
+      4: { thrid: '1790000000000000001', msgid: '1790000000000000004' },
+      5: { thrid: '1790000000000000001', msgid: '1790000000000000005' },
+    };
+    d.deliver('f12', 'INBOX', eml({ from: 'li@kappa.com', to: 'f12@maker.cn', subject: 'Order 77', messageId: 'o77@kappa.com', date: '2026-03-02T09:00:00Z' }));
+    d.deliver('f12', 'INBOX', eml({ from: 'f12@maker.cn', to: 'li@kappa.com', subject: 'Invoice INV-77', messageId: 'inv77@maker.cn', date: '2026-03-02T10:00:00Z' }));
+    d.deliver('f12', 'INBOX', eml({ from: 'li@kappa.com', to: 'f12@maker.cn', subject: 'Catalogue request', messageId: 'cat@kappa.com', date: '2026-03-02T11:00:00Z' }));
+    d.deliver('f12', 'INBOX', eml({ from: 'li@kappa.com', to: 'f12@maker.cn', subject: 'Payment sent', messageId: null, date: '2026-03-02T12:00:00Z' }));
+    const proxy = await startTcpProxy(d.port, { gmail: (folder, uid) => (folder === 'INBOX' ? (gm[uid] ?? null) : null) });
+    try {
+      const id = await account(11, { port: proxy.port });
+      const r = await syncAccount(t.db, config, id, { settings, sleep: noSleep });
+      expect(r.folders.find((f) => f.path === 'INBOX')).toMatchObject({ ok: true, result: { fetched: 4 } });
+      expect(proxy.gmailFetches).toBeGreaterThanOrEqual(2); // the header pass and the body pass (the message without a Message-ID)
+      const rows = async () =>
+        t.db.kysely
+          .selectFrom('messages as m')
+          .innerJoin('message_placements as p', 'p.message_id', 'm.id')
+          .select(['p.uid', 'm.thread_id', 'm.gm_msgid', 'm.body_state'])
+          .orderBy('p.uid')
+          .execute();
+      const first = await rows();
+      expect(first.map((m) => [m.uid, m.gm_msgid, m.body_state])).toEqual([
+        [1, gm[1]!.msgid, 'full'],
+        [2, gm[2]!.msgid, 'full'],
+        [3, gm[3]!.msgid, 'full'],
+        [4, gm[4]!.msgid, 'full'],
+      ]);
+      const order = first[0]!.thread_id;
+      expect(first.map((m) => m.thread_id === order)).toEqual([true, true, false, true]);
+      const thread = await t.db.kysely.selectFrom('threads').select(['gm_thrid', 'message_count']).where('id', '=', order).executeTakeFirstOrThrow();
+      expect(thread).toEqual({ gm_thrid: gm[1]!.thrid, message_count: 3 });
+
+      // the next run: a fifth message, again with nothing but Gmail's thread id to go by
+      d.deliver('f12', 'INBOX', eml({ from: 'li@kappa.com', to: 'f12@maker.cn', subject: 'Goods received', messageId: 'rcv@kappa.com', date: '2026-03-09T09:00:00Z' }));
+      const again = await syncAccount(t.db, config, id, { settings, sleep: noSleep });
+      expect(again.folders.find((f) => f.path === 'INBOX')).toMatchObject({ ok: true, result: { fetched: 1 } });
+      const second = await rows();
+      expect(second.map((m) => m.uid)).toEqual([1, 2, 3, 4, 5]);
+      expect(second[4]).toMatchObject({ thread_id: order, gm_msgid: gm[5]!.msgid });
+      expect((await t.db.kysely.selectFrom('threads').select('message_count').where('id', '=', order).executeTakeFirstOrThrow()).message_count).toBe(4);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it("a server with RFC 8474's OBJECTID: imapflow asks for its EMAILID unbidden, which is not kept as Gmail's message id", async () => {
+    d.deliver('f13', 'INBOX', eml({ from: 'li@kappa.com', to: 'f13@maker.cn', subject: 'Order 78', messageId: 'o78@kappa.com' }));
+    d.deliver('f13', 'INBOX', eml({ from: 'li@kappa.com', to: 'f13@maker.cn', subject: 'Payment sent', messageId: null }));
+    const asked: number[] = [];
+    const proxy = await startTcpProxy(d.port, {
+      objectId: (folder, uid) => {
+        asked.push(uid);
+        return `M${folder.length}x${uid}`;
+      },
+    });
+    try {
+      const id = await account(12, { port: proxy.port });
+      const r = await syncAccount(t.db, config, id, { settings, sleep: noSleep });
+      expect(r.folders.find((f) => f.path === 'INBOX')).toMatchObject({ ok: true, result: { fetched: 2 } });
+      expect(asked.length).toBeGreaterThanOrEqual(2); // the relay did answer with EMAILIDs
+      const rows = await t.db.kysely.selectFrom('messages').select(['gm_msgid', 'body_state']).where('to_addresses', '@>', sql<string[]>`ARRAY['f13@maker.cn']`).execute();
+      expect(rows).toEqual([
+        { gm_msgid: null, body_state: 'full' },
+        { gm_msgid: null, body_state: 'full' },
+      ]);
     } finally {
       await proxy.close();
     }

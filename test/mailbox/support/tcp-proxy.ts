@@ -8,7 +8,18 @@ import net from 'node:net';
  *   const p = await startTcpProxy(d.port);
  *   p.cutAfter(64 * 1024); // the next connection(s) die once 64 KB more came from the server
  *   p.throttleFetches(2, 300); // the next two UID FETCH commands are answered as Microsoft 365 throttles
+ *
+ * With `gmail`, it also stands in for Gmail's IMAP extension, which Dovecot lacks: it adds X-GM-EXT-1 to
+ * every CAPABILITY, takes X-GM-MSGID and X-GM-THRID out of the FETCH commands it passes on, and puts the
+ * ids `gmail` gives for the selected folder and UID into each FETCH answer, as Gmail answers them
+ * (literals, the messages themselves, pass untouched). With `objectId`, the same for RFC 8474's OBJECTID
+ * (Fastmail, Cyrus): OBJECTID in the CAPABILITY, EMAILID and THREADID out of the FETCH commands, and
+ * EMAILID (id) into the answers.
  */
+export interface GmailIds {
+  readonly thrid: string;
+  readonly msgid: string;
+}
 export interface TcpProxy {
   readonly port: number;
   /** Destroys every open connection once `bytes` more bytes have flowed from the server (once). */
@@ -22,10 +33,26 @@ export interface TcpProxy {
   throttleFetches(count: number, backoffMs: number): void;
   /** The commands answered as throttled so far. */
   readonly throttled: number;
+  /** FETCH commands that asked for X-GM-THRID (gmail mode). */
+  readonly gmailFetches: number;
   close(): Promise<void>;
 }
 
-export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
+export interface TcpProxyOptions {
+  readonly targetHost?: string;
+  /** Gmail's ids of a message by folder and UID (null: the answer gets none). */
+  readonly gmail?: (folder: string, uid: number) => GmailIds | null;
+  /** RFC 8474's EMAILID of a message by folder and UID. */
+  readonly objectId?: (folder: string, uid: number) => string | null;
+}
+
+export async function startTcpProxy(targetPort: number, options: TcpProxyOptions = {}): Promise<TcpProxy> {
+  const targetHost = options.targetHost ?? '127.0.0.1';
+  const gmail = options.gmail;
+  const objectId = options.objectId;
+  const rewrite = gmail !== undefined || objectId !== undefined;
+  const added = [gmail ? ' X-GM-EXT-1' : '', objectId ? ' OBJECTID' : ''].join('');
+  let gmailFetches = 0;
   const open = new Set<net.Socket>();
   let budget: number | null = null;
   let cuts = 0;
@@ -48,6 +75,7 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     };
     client.on('error', done).on('close', done);
     upstream.on('error', done).on('close', done);
+    let folder = '';
     // the client's bytes go on line by line (IMAP commands end with CRLF, literals too) so a command can be recognised
     let pending: Buffer = Buffer.alloc(0);
     client.on('data', (d: Buffer) => {
@@ -61,10 +89,53 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
           throttle.left--;
           throttled++;
           client.write(`${fetch[1]} BAD Request is throttled. Suggested Backoff Time: ${throttle.backoffMs} milliseconds\r\n`);
-        } else upstream.write(line);
+        } else upstream.write(rewrite ? fromClient(line) : line);
       }
     });
-    upstream.on('data', (d: Buffer) => {
+    const fromClient = (line: Buffer): Buffer => {
+      const text = line.toString('latin1');
+      const select = /^\S+ (?:SELECT|EXAMINE) (?:"((?:[^"\\]|\\.)*)"|(\S+))/i.exec(text);
+      if (select) folder = select[1] !== undefined ? select[1].replace(/\\(.)/g, '$1') : (select[2] as string);
+      if (!/^\S+ (?:UID )?FETCH /i.test(text) || !/X-GM-(?:MSGID|THRID)|EMAILID|THREADID/i.test(text)) return line;
+      if (/X-GM-THRID/i.test(text)) gmailFetches++;
+      return Buffer.from(text.replace(/ (?:X-GM-MSGID|X-GM-THRID|EMAILID|THREADID)\b/gi, ''), 'latin1');
+    };
+    // gmail or objectId: the server's answer read line by line, each literal passed on as it is
+    let serverPending: Buffer = Buffer.alloc(0);
+    let literalLeft = 0;
+    const fromServer = (d: Buffer): Buffer => {
+      serverPending = serverPending.length === 0 ? d : Buffer.concat([serverPending, d]);
+      const out: Buffer[] = [];
+      for (;;) {
+        if (literalLeft > 0) {
+          const n = Math.min(literalLeft, serverPending.length);
+          if (n === 0) break;
+          out.push(serverPending.subarray(0, n));
+          serverPending = serverPending.subarray(n);
+          literalLeft -= n;
+          continue;
+        }
+        const end = serverPending.indexOf('\r\n');
+        if (end < 0) break;
+        let text = serverPending.subarray(0, end + 2).toString('latin1');
+        serverPending = serverPending.subarray(end + 2);
+        text = text.replace(/CAPABILITY IMAP4rev1/gi, `$&${added}`);
+        const fetch = /^\* \d+ FETCH \(/i.exec(text);
+        const uid = fetch ? Number(/\bUID (\d+)/i.exec(text)?.[1] ?? 0) : 0;
+        if (fetch && uid > 0) {
+          const ids = gmail?.(folder, uid);
+          const emailId = objectId?.(folder, uid);
+          const extra = `${ids ? `X-GM-THRID ${ids.thrid} X-GM-MSGID ${ids.msgid} ` : ''}${emailId ? `EMAILID (${emailId}) ` : ''}`;
+          text = `${fetch[0]}${extra}${text.slice(fetch[0].length)}`;
+        }
+        const literal = /\{(\d+)\+?\}\r\n$/.exec(text);
+        if (literal) literalLeft = Number(literal[1]);
+        out.push(Buffer.from(text, 'latin1'));
+      }
+      return Buffer.concat(out);
+    };
+    upstream.on('data', (raw: Buffer) => {
+      const d = rewrite ? fromServer(raw) : raw;
       if (budget !== null) {
         budget -= d.length;
         if (budget <= 0) {
@@ -92,6 +163,9 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
     },
     get throttled() {
       return throttled;
+    },
+    get gmailFetches() {
+      return gmailFetches;
     },
     async close() {
       for (const s of open) s.destroy();
