@@ -14,8 +14,10 @@ export interface ParsePool {
   parse(raw: Buffer, internalDate: Date | null): Promise<ParsedMessage>;
   /** The body alone (parseBody), for a message whose header fields are stored. */
   parseBody(raw: Buffer): Promise<ParsedBody>;
-  /** Workers started (none until the first message). */
+  /** Workers started (none until the first message, or warm()). */
   readonly workers: number;
+  /** Starts the workers now, if they are not running yet: a sync calls it when it has found messages to fetch, so their start overlaps the first fetch. */
+  warm(): void;
   close(): Promise<void>;
 }
 
@@ -151,10 +153,13 @@ export function createParsePool(size: number, options: ParsePoolOptions = {}): P
     }
   }, Math.max(10, Math.min(1000, Math.floor(timeoutMs / 4))));
   watchdog.unref();
+  // the workers start with the first message (or warm()): a sync that finds nothing new (most runs) pays
+  // nothing for them (two cost ~0.8 s of CPU to start here: mailparser and its decoders; ~1.6 s through tsx)
+  const warm = (): void => {
+    if (slots.length === 0 && !closed) for (let i = 0; i < size; i++) slots.push(spawn());
+  };
   const submit = (raw: Buffer, internalDate: Date | null, body: boolean): Promise<ParsedMessage | ParsedBody> => {
-    // the workers start with the first message: a sync that finds nothing new (most runs) pays
-    // nothing for them (two cost ~0.8 s of CPU to start here: mailparser and its decoders; ~1.6 s through tsx)
-    if (slots.length === 0) for (let i = 0; i < size; i++) slots.push(spawn());
+    warm();
     const slot = slots.reduce((a, b) => (b.jobs.size < a.jobs.size ? b : a));
     const id = ++nextId;
     return new Promise((resolve) => post(slot, id, { resolve, raw, internalDate, body }));
@@ -163,6 +168,7 @@ export function createParsePool(size: number, options: ParsePoolOptions = {}): P
     get workers() {
       return slots.length;
     },
+    warm,
     parse: (raw, internalDate) => submit(raw, internalDate, false) as Promise<ParsedMessage>,
     parseBody: (raw) => submit(raw, null, true) as Promise<ParsedBody>,
     async close() {

@@ -119,7 +119,7 @@ export async function syncAccount(db: Db, config: Pick<Config, 'secretKey' | 'se
       for (let attempt = 0; ; attempt++) {
         try {
           if (!client.usable) client = await connectWithRetry(target, settings, options.logger, sleep);
-          const result = await syncFolder({ db, client, accountId, us, settings, clock, logger: options.logger, onProgress: options.onProgress, parse, parseBody, afterBatch: options.afterBatch, stopAfterHeaders: options.stopAfterHeaders }, row.id);
+          const result = await syncFolder({ db, client, accountId, us, settings, clock, logger: options.logger, onProgress: options.onProgress, parse, parseBody, warmParsers: pool ? () => pool.warm() : undefined, afterBatch: options.afterBatch, stopAfterHeaders: options.stopAfterHeaders }, row.id);
           reports.push({ path: p.path, ok: true, result });
           break;
         } catch (e) {

@@ -48,6 +48,18 @@ describe('parse pool watchdog', () => {
     } finally {
       await pool.close();
     }
+    // warm() starts them ahead of the first message (a sync that has found messages to fetch), once
+    const early = createParsePool(2);
+    try {
+      early.warm();
+      expect(early.workers).toBe(2);
+      early.warm();
+      expect(early.workers).toBe(2);
+      expect((await early.parseBody(eml({ from: 'a@acme.com', subject: 'Warm', messageId: 'warm@acme.com', body: 'warm hello' }))).textBody).toContain('warm hello');
+      expect(early.workers).toBe(2);
+    } finally {
+      await early.close();
+    }
   }, 60_000);
 
   it('a worker answers what parseMessage answers on this thread, newest part included, with and without quoted history', async () => {

@@ -27,7 +27,7 @@ const BODY_MARK = 'BODY-MARK';
 describe.skipIf(skipWithoutDovecot(`sync passes (${testBackend})`))(`header pass, then body pass, on ${testBackend}`, { timeout: 120_000 }, () => {
   const t = useTestDb();
   let d: Dovecot;
-  const users = [{ user: 'passes1', password: 'pw-passes-1' }, { user: 'passes2', password: 'pw-passes-2' }, { user: 'passes3', password: 'pw-passes-3' }, { user: 'passes4', password: 'pw-passes-4' }];
+  const users = [{ user: 'passes1', password: 'pw-passes-1' }, { user: 'passes2', password: 'pw-passes-2' }, { user: 'passes3', password: 'pw-passes-3' }, { user: 'passes4', password: 'pw-passes-4' }, { user: 'passes5', password: 'pw-passes-5' }];
   beforeAll(async () => {
     d = await startDovecot({ users });
   }, 60_000);
@@ -136,6 +136,29 @@ describe.skipIf(skipWithoutDovecot(`sync passes (${testBackend})`))(`header pass
     const r3 = await syncAccount(t.db, config, id, { settings, sleep: noSleep, parse });
     expect(r3.folders.map((f) => [f.path, f.result?.unchanged])).toEqual([['INBOX', true], ['Sent', true]]);
     expect(bodiesParsed).toBe(16);
+  });
+
+  it("the header pass's first batches are small and grow to the batch size (64, 128, then the rest), newest first, on a parse worker; every message once", async () => {
+    const u = users[4]!;
+    for (let i = 1; i <= 300; i++) d.deliver(u.user, 'INBOX', eml({ from: `buyer${i % 7}@acme.com`, to: `${u.user}@maker.cn`, subject: `Inquiry ${i}`, messageId: `grow${i}@acme.com`, body: `${BODY_MARK} ${i}` }));
+    const id = (await addAccount(t.db, config, { name: u.user, email: `${u.user}@maker.cn`, imapHost: d.host, imapPort: d.port, imapTls: 'none', imapUser: u.user, secret: u.password })).id;
+    const headerBatches: number[] = [];
+    const newestFirst: number[] = [];
+    const r = await syncAccount(t.db, config, id, {
+      settings: parseSyncSettings({ batchSize: 500, backoffMs: 10, parseWorkers: 1 }),
+      sleep: noSleep,
+      afterBatch: async (committed, pass) => {
+        if (pass !== 'headers') return;
+        headerBatches.push(committed - headerBatches.reduce((a, b) => a + b, 0));
+        // the batch stored last holds the oldest UIDs so far
+        newestFirst.push(Number((await sql<{ uid: number }>`SELECT min(uid) AS uid FROM message_placements`.execute(t.db.kysely)).rows[0]!.uid));
+      },
+    });
+    expect(r.folders.find((f) => f.path === 'INBOX')?.result).toMatchObject({ fetched: 300, created: 300, bodies: 300 });
+    expect(headerBatches).toEqual([64, 128, 108]);
+    expect(newestFirst).toEqual([237, 109, 1]);
+    expect(await count(`SELECT count(*) FROM messages WHERE text_body LIKE '${BODY_MARK}%'`)).toBe(300);
+    expect(await count(`SELECT count(*) FROM message_placements`)).toBe(300);
   });
 
   it('a message already stored from another folder is not fetched again for its body', async () => {
