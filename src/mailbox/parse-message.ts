@@ -6,7 +6,7 @@ import { contentHash } from './content-hash.ts';
 import { cleanMessageId, parseIdList, syntheticMessageId } from './message-id.ts';
 import type { MailAddress, ParsedBody, ParsedMessage } from './parsed-message.ts';
 import { newestPart } from './quote-cut.ts';
-import { repairRaw } from './raw-repair.ts';
+import { headerEnd, repairRaw } from './raw-repair.ts';
 import { describeError } from '../shared/app-error.ts';
 
 /** Headers kept in messages.headers (lower-case). Triage and bounce handling read them. */
@@ -109,7 +109,7 @@ const BODY_HEADER = /^(content-[a-z0-9-]*|mime-version)[ \t]*:/i;
  * third of its time on trade mail, for fields the body pass does not read.
  */
 function bodyShape(raw: Buffer): Buffer {
-  const end = headerBlockEnd(raw);
+  const end = headerEnd(raw);
   if (end >= raw.length) return raw;
   const kept = raw
     .subarray(0, end)
@@ -150,12 +150,6 @@ const MAIL_FIELDS = ['subject', 'references', 'date', 'to', 'from', 'cc', 'bcc',
 
 const MAIL_FIELD_SET = new Set<string>(MAIL_FIELDS);
 
-function headerBlockEnd(raw: Buffer): number {
-  const crlf = raw.indexOf('\r\n\r\n');
-  const lf = raw.indexOf('\n\n');
-  if (crlf < 0) return lf < 0 ? raw.length : lf;
-  return lf < 0 ? crlf : Math.min(crlf, lf);
-}
 
 /**
  * Reads a header block only (the sync's header pass: BODY[HEADER]),
@@ -175,7 +169,7 @@ export function parseHeaderFields(original: Buffer, options: ParseOptions = {}):
       decoder.getAddressesText = () => '';
       headerDecoder = decoder as unknown as { processHeaders(lines: unknown): Map<string, unknown> };
     }
-    const block = new MailsplitHeaders(raw.subarray(0, headerBlockEnd(raw)));
+    const block = new MailsplitHeaders(raw.subarray(0, headerEnd(raw)));
     const lines = block.getList();
     // only the fields fromParsedMail reads (the kept headers come from the raw lines): the rest would be decoded for nothing
     const headers = headerDecoder.processHeaders(lines.filter((l) => MAIL_FIELD_SET.has(l.key)));

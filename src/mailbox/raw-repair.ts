@@ -1,3 +1,4 @@
+import { isAscii, isUtf8 } from 'node:buffer';
 import { TextDecoder } from 'node:util';
 /**
  * Repairs applied to raw bytes before parsing, for mail found in the wild:
@@ -6,14 +7,14 @@ import { TextDecoder } from 'node:util';
  * encoded words) is decoded with the charset the message declares, else
  * Windows-1252, and re-written as UTF-8.
  */
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-function headerEnd(raw: Buffer): number {
+/**
+ * Where the header block ends: the first blank line (CRLF CRLF, or LF LF in bare-LF mail), else the
+ * end. A bare-LF blank line is looked for only before the first CRLF one (not through the whole body).
+ */
+export function headerEnd(raw: Buffer): number {
   const crlf = raw.indexOf('\r\n\r\n');
-  const lf = raw.indexOf('\n\n');
-  if (crlf < 0) return lf < 0 ? raw.length : lf;
-  if (lf < 0) return crlf;
-  return Math.min(crlf, lf);
+  const lf = (crlf < 0 ? raw : raw.subarray(0, crlf)).indexOf('\n\n');
+  return lf >= 0 ? lf : crlf >= 0 ? crlf : raw.length;
 }
 
 function decoderFor(charset: string | null): TextDecoder {
@@ -36,20 +37,9 @@ export function repairRaw(raw: Buffer): Buffer {
   }
   const end = headerEnd(buf);
   const head = buf.subarray(0, end);
-  let high = false;
-  for (const b of head) {
-    if (b >= 0x80) {
-      high = true;
-      break;
-    }
-  }
-  if (!high) return buf;
-  try {
-    utf8.decode(head);
-    return buf;
-  } catch {
-    const declared = /content-type:[^\n]*?charset\s*=\s*"?([A-Za-z0-9_.:-]+)/i.exec(head.toString('latin1'))?.[1] ?? null;
-    const text = decoderFor(declared).decode(head);
-    return Buffer.concat([Buffer.from(text, 'utf8'), buf.subarray(end)]);
-  }
+  // native checks: most header blocks are ASCII (a loop over their bytes in JS cost ~1% of a sync)
+  if (isAscii(head) || isUtf8(head)) return buf;
+  const declared = /content-type:[^\n]*?charset\s*=\s*"?([A-Za-z0-9_.:-]+)/i.exec(head.toString('latin1'))?.[1] ?? null;
+  const text = decoderFor(declared).decode(head);
+  return Buffer.concat([Buffer.from(text, 'utf8'), buf.subarray(end)]);
 }

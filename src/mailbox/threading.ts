@@ -32,7 +32,10 @@ export interface ThreadingOptions {
   readonly subjectWindowDays?: number;
 }
 
-const REPLY_SUBJECT_SQL = `'^\\s*(re|aw|sv|vs|fw|fwd|wg|tr|rif|r|antw|回复|回覆|答复|转发|轉寄)\\s*(\\[\\d+\\])?\\s*[:：]'`;
+/** A subject that is a reply or a forward, for a thread's title: in SQL (~*) and here (the same pattern). */
+const REPLY_SUBJECT = String.raw`^\s*(re|aw|sv|vs|fw|fwd|wg|tr|rif|r|antw|回复|回覆|答复|转发|轉寄)\s*(\[\d+\])?\s*[:：]`;
+const REPLY_SUBJECT_SQL = `'${REPLY_SUBJECT}'`;
+const REPLY_SUBJECT_RE = new RegExp(REPLY_SUBJECT, 'i');
 const MAX_THREAD_PARTICIPANTS = 200;
 
 /** Outlook's Thread-Index: the first 22 bytes name the conversation. */
@@ -134,6 +137,42 @@ export async function refreshThreadStats(trx: Kysely<Database>, ids: ReadonlyArr
 }
 
 
+/** What a batch's new messages add to one thread (addThreadStats). */
+interface ThreadAdd {
+  n: number;
+  first: Date;
+  last: Date;
+  /** The earliest non-empty subject, and the earliest that is no reply or forward. */
+  subject: string | null;
+  plain: string | null;
+  participants: ReadonlyArray<string>;
+}
+
+/**
+ * Adds a batch's new messages to their threads: count, first and last dates, the subject (the same
+ * rules as refreshThreadStats: the earliest plain subject replaces an empty or a reply title) and the
+ * participants, without reading the threads' other messages. Right for threads whose stored figures
+ * cover all their stored messages (a merge recounts its thread) and which the new messages were not
+ * counted in yet. bench:sync (c), 20,000 messages: the
+ * recount read every message of each touched thread again, with two regular-expression tests each
+ * (0.94 s of PostgreSQL for 45 statements in pg_stat_statements); this reads nothing but the rows it updates.
+ */
+async function addThreadStats(trx: Kysely<Database>, adds: ReadonlyMap<number, ThreadAdd>): Promise<void> {
+  if (adds.size === 0) return;
+  const ids = [...adds.keys()];
+  const v = [...adds.values()];
+  await sql`
+    UPDATE threads t SET
+      participants = CASE WHEN v.ps IS NULL THEN t.participants ELSE (
+        SELECT COALESCE(array_agg(p), '{}') FROM (SELECT DISTINCT p FROM unnest(t.participants || ARRAY(SELECT jsonb_array_elements_text(v.ps::jsonb))) p LIMIT ${MAX_THREAD_PARTICIPANTS}) x) END,
+      message_count = t.message_count + v.n, first_message_at = LEAST(t.first_message_at, v.first_at), last_message_at = GREATEST(t.last_message_at, v.last_at), updated_at = now(),
+      subject = CASE WHEN t.subject = '' OR (t.subject ~* ${sql.raw(REPLY_SUBJECT_SQL)} AND v.plain_subject IS NOT NULL) THEN COALESCE(v.plain_subject, v.subject, t.subject) ELSE t.subject END
+    FROM unnest(${sql.val(ids)}::bigint[], ${sql.val(v.map((a) => a.n))}::int[], ${sql.val(v.map((a) => a.first.toISOString()))}::timestamptz[], ${sql.val(v.map((a) => a.last.toISOString()))}::timestamptz[],
+                ${sql.val(v.map((a) => a.subject))}::text[], ${sql.val(v.map((a) => a.plain))}::text[], ${sql.val(v.map((a) => (a.participants.length > 0 ? JSON.stringify(a.participants) : null)))}::text[])
+      AS v(id, n, first_at, last_at, subject, plain_subject, ps)
+    WHERE t.id = v.id`.execute(trx);
+}
+
 /**
  * Assigns threads to freshly stored messages of one batch, set-based: one
  * read of the reference graph for the whole batch, the graph updated in
@@ -188,7 +227,7 @@ export async function assignThreads(
   const ordered = [...inputs].sort((a, b) => a.date.getTime() - b.date.getTime());
   // new threads get ids from the sequence up front and are written in one statement
   const reserved: number[] = [];
-  const pendingThreads: Array<{ id: number; subject: string; normalized_subject: string; gm_thrid: string | null; first_message_at: Date; last_message_at: Date }> = [];
+  const pendingThreads: Array<{ id: number; subject: string; normalized_subject: string; gm_thrid: string | null; first_message_at: Date; last_message_at: Date; message_count: number; participants: string[] }> = [];
   const insertPending = async (): Promise<void> => {
     if (pendingThreads.length === 0) return;
     const list = pendingThreads.splice(0);
@@ -210,7 +249,7 @@ export async function assignThreads(
           reserved.push(...(await reserveIds(trx, 'threads', Math.max(1, Math.min(1000, ordered.length)))));
         }
         threadId = reserved.shift() as number;
-        pendingThreads.push({ id: threadId, subject: input.subject ?? '', normalized_subject: normalizeSubject(input.subject), gm_thrid: input.gmThrid, first_message_at: input.date, last_message_at: input.date });
+        pendingThreads.push({ id: threadId, subject: input.subject ?? '', normalized_subject: normalizeSubject(input.subject), gm_thrid: input.gmThrid, first_message_at: input.date, last_message_at: input.date, message_count: 0, participants: [] });
       }
     } else {
       threadId = found[0] as number;
@@ -242,17 +281,56 @@ export async function assignThreads(
     for (const p of input.participants) if (ps.size < MAX_THREAD_PARTICIPANTS) ps.add(p);
     participantsOf.set(threadId, ps);
   }
+  // what the batch's messages add to their threads, when they are inserted below (their threads known)
+  const adds = new Map<number, ThreadAdd>();
+  if (insertMessages) {
+    for (const input of ordered) {
+      const t = out.get(input.rowId);
+      if (t !== undefined) addToThread(adds, resolve(t), input, participantsOf);
+    }
+    // threads not written yet are new in this batch and took part in no merge: written once, with their figures
+    for (const p of pendingThreads) {
+      const a = adds.get(p.id);
+      if (!a) continue;
+      adds.delete(p.id);
+      Object.assign(p, { message_count: a.n, first_message_at: a.first, last_message_at: a.last, subject: titleWith(p.subject, a), participants: [...a.participants] });
+    }
+  }
   await insertPending();
   await flushAssignments(trx, out, refMap, ownRefs, resolve, !insertMessages);
   for (const [rowId, t] of out) out.set(rowId, resolve(t));
-  if (insertMessages) await insertMessages(out);
-  // participants, counts, dates and subject (these from the messages themselves), one update a thread
-  const tids = [...touched].map(resolve);
-  const live = [...new Set(tids)];
-  if (live.length > 0) {
-    await refreshThreadStats(trx, live, new Map(live.map((id) => [id, [...(participantsOf.get(id) ?? [])]])));
+  if (insertMessages) {
+    await insertMessages(out);
+    // the other threads' figures from the batch's messages (a merge above recounted its thread from the messages stored before them)
+    await addThreadStats(trx, adds);
+  } else {
+    // the messages were stored before their threads were known: from all the threads' messages
+    const live = [...new Set([...touched].map(resolve))];
+    if (live.length > 0) await refreshThreadStats(trx, live, new Map(live.map((id) => [id, [...(participantsOf.get(id) ?? [])]])));
   }
   return out;
+}
+
+/** Adds one new message to what the batch adds to its thread (messages oldest first). */
+function addToThread(adds: Map<number, ThreadAdd>, thread: number, input: ThreadingInput, participantsOf: ReadonlyMap<number, ReadonlySet<string>>): void {
+  const subject = input.subject !== null && input.subject !== '' ? input.subject : null;
+  const a = adds.get(thread);
+  if (!a) {
+    adds.set(thread, { n: 1, first: input.date, last: input.date, subject, plain: subject !== null && !REPLY_SUBJECT_RE.test(subject) ? subject : null, participants: [...(participantsOf.get(thread) ?? [])] });
+    return;
+  }
+  a.n++;
+  if (input.date < a.first) a.first = input.date;
+  if (input.date > a.last) a.last = input.date;
+  if (subject !== null) {
+    a.subject ??= subject;
+    if (a.plain === null && !REPLY_SUBJECT_RE.test(subject)) a.plain = subject;
+  }
+}
+
+/** A thread's title once `a` is added: the earliest plain subject replaces an empty title or a reply's (addThreadStats does the same in SQL). */
+function titleWith(current: string, a: ThreadAdd): string {
+  return current === '' || (REPLY_SUBJECT_RE.test(current) && a.plain !== null) ? (a.plain ?? a.subject ?? current) : current;
 }
 
 /** Writes the refs and (when they are stored already) the messages' thread ids assigned so far (idempotent). */
