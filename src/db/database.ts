@@ -99,7 +99,10 @@ async function openPostgres(url: string, schema: string, options: OpenDatabaseOp
     max: options.poolSize ?? 10,
     connectionTimeoutMillis: timeout,
     types: pgTypes,
-    ...(schema === 'public' ? {} : { options: `-c search_path=${schema},public` }),
+    // JIT off: Rapport's statements are short, and the planner's estimates lag behind a sync that fills
+    // a table (statistics come with autovacuum, a minute or more later), so a probe per thread
+    // estimated as a scan could pass jit_above_cost and spend 10-150 ms compiling a 2 ms query.
+    options: ['-c jit=off', ...(schema === 'public' ? [] : [`-c search_path=${schema},public`])].join(' '),
   });
   pool.on('error', () => undefined); // idle-client errors surface on the next query instead
   // A checked-out client whose connection dies (a database restart) emits 'error' with no listener,
