@@ -245,7 +245,7 @@ export function prefixChars(text: string | null, part: string | null): number | 
 }
 
 /** Rows a body-fill statement: see fillBodies. */
-const FILL_ROWS = 25;
+const FILL_ROWS = 100;
 
 /** A body fetched and parsed by the sync's body pass, for a row stored by its header pass. */
 export interface BodyFill {
@@ -273,10 +273,11 @@ export async function fillBodies(trx: Kysely<Database>, fills: ReadonlyArray<Bod
   // messages_body_pending_idx: its statistics lag behind a header pass that runs ahead of the bodies, and it
   // then read every row still waiting for each statement (seen in bench:sync's plans: a hash join over the
   // whole pending index, which holds most of a large folder while the header pass runs ahead, so the cost of
-  // a fill grew with the folder) instead of looking its rows up by their key. FILL_ROWS rows a
-  // statement: a small VALUES list is joined by the key (nested loop), and small statements cost less a row
-  // on both sides (a fill of 20,000 rows of 7.5 KB on a plain table: PostgreSQL 50-60 us a row at 25 rows a
-  // statement, 90-140 us at 100-500; node's Bind writer grows its buffer by copying).
+  // a fill grew with the folder) instead of looking its rows up by their key (a nested loop over the
+  // VALUES list through the primary key, 500 rows included). FILL_ROWS rows a statement: with JIT on,
+  // statements of 100-500 rows cost 90-140 us a row against 50-60 at 25 (PostgreSQL compiled the larger
+  // ones); with Rapport's sessions' JIT off, bench:sync (c) alone ran 1,769-1,962 msg/s at 100 rows against
+  // 1,727-1,757 at 25, in runs taking turns, and 500 rows gained nothing more.
   let n = 0;
   for (let i = 0; i < byRow.length; i += FILL_ROWS) {
     const rows = byRow.slice(i, i + FILL_ROWS).map((f) => {
