@@ -206,8 +206,9 @@ export async function assignThreads(
   const refMap = new Map<string, number>();
   const keyList = [...allKeys];
   for (let i = 0; i < keyList.length; i += 5000) {
-    const rows = await trx.selectFrom('thread_refs').select(['ref', 'thread_id']).where('ref', 'in', keyList.slice(i, i + 5000)).execute();
-    for (const r of rows) refMap.set(r.ref, r.thread_id);
+    // one array parameter, not a list of thousands (each built and compiled by Kysely a batch)
+    const rows = await sql<{ ref: string; thread_id: number }>`SELECT ref, thread_id FROM thread_refs WHERE ref = ANY(${sql.val(keyList.slice(i, i + 5000))}::text[])`.execute(trx);
+    for (const r of rows.rows) refMap.set(r.ref, r.thread_id);
   }
   // follow merges recorded earlier
   const mergedInto = new Map<number, number>();
