@@ -78,36 +78,26 @@ const MESSAGE_COLUMNS = [
 /** Rows an INSERT of messages: 100 (2,700 parameters); 500 measured no better in bench:sync. */
 const INSERT_ROWS = 100;
 
-const insertSqlByRows = new Map<number, string>();
-const placementSqlByRows = new Map<number, string>();
-
-/** Rows of `columns` as numbered parameters: ($1, $2), ($3, $4)... */
-const valuesList = (rows: number, columns: number): string => Array.from({ length: rows }, (_, r) => `(${Array.from({ length: columns }, (_c, j) => `$${r * columns + j + 1}`).join(', ')})`).join(', ');
-
-/** The upsert of `rows` placements (message_id, folder_id, uid, flags, modseq), made once a row count (as insertMessagesSql). */
-function insertPlacementsSql(rows: number): string {
-  let text = placementSqlByRows.get(rows);
-  if (text === undefined) {
-    text = `INSERT INTO message_placements (message_id, folder_id, uid, flags, modseq) VALUES ${valuesList(rows, 5)}
-      ON CONFLICT (folder_id, uid) DO UPDATE SET message_id = excluded.message_id, flags = excluded.flags, modseq = excluded.modseq`;
-    placementSqlByRows.set(rows, text);
-  }
-  return text;
-}
+const statements = new Map<string, string>();
 
 /**
- * The INSERT of `rows` messages, made once a row count: the sync inserts ~200 statements of 100 rows
- * a 20,000-message run, and building each through Kysely's query builder and compiler (2,700 values a
- * statement) took ~0.2 s of the sync's thread in bench:sync (c) profiles.
+ * `head` VALUES (`columns` numbered parameters a row) x `rows`, then `tail`, made once a row count: the
+ * sync inserts ~200 statements of 100 messages a 20,000-message run, and building each through
+ * Kysely's query builder and compiler (2,700 values a statement) took ~0.2 s of the sync's thread in
+ * bench:sync (c) profiles.
  */
-function insertMessagesSql(rows: number): string {
-  let text = insertSqlByRows.get(rows);
+function valuesStatement(head: string, columns: number, rows: number, tail = ''): string {
+  const key = `${rows}\u0000${head}`;
+  let text = statements.get(key);
   if (text === undefined) {
-    text = `INSERT INTO messages (${MESSAGE_COLUMNS.map((c) => `"${c}"`).join(', ')}) VALUES ${valuesList(rows, MESSAGE_COLUMNS.length)}`;
-    insertSqlByRows.set(rows, text);
+    const values = Array.from({ length: rows }, (_, r) => `(${Array.from({ length: columns }, (_c, j) => `$${r * columns + j + 1}`).join(', ')})`);
+    text = `${head} VALUES ${values.join(', ')}${tail}`;
+    statements.set(key, text);
   }
   return text;
 }
+
+const INSERT_MESSAGES = `INSERT INTO messages (${MESSAGE_COLUMNS.map((c) => `"${c}"`).join(', ')})`;
 
 const THREADING_LOCK = 7_243_003; // one writer of the reference graph at a time, across processes
 
@@ -199,7 +189,7 @@ export async function storeMessages(db: Db | Kysely<Database>, items: ReadonlyAr
             parseError && item.raw ? item.raw : null,
           );
         }
-        await trx.executeQuery(CompiledQuery.raw(insertMessagesSql(chunk.length), params));
+        await trx.executeQuery(CompiledQuery.raw(valuesStatement(INSERT_MESSAGES, MESSAGE_COLUMNS.length, chunk.length), params));
       }
     };
     const assigned = await assignThreads(
@@ -229,7 +219,8 @@ export async function storeMessages(db: Db | Kysely<Database>, items: ReadonlyAr
     const plList = [...placements.values()];
     for (let i = 0; i < plList.length; i += 1000) {
       const chunk = plList.slice(i, i + 1000);
-      await trx.executeQuery(CompiledQuery.raw(insertPlacementsSql(chunk.length), chunk.flatMap((pl) => [pl.message_id, pl.folder_id, pl.uid, pl.flags, pl.modseq])));
+      const upsert = valuesStatement('INSERT INTO message_placements (message_id, folder_id, uid, flags, modseq)', 5, chunk.length, ' ON CONFLICT (folder_id, uid) DO UPDATE SET message_id = excluded.message_id, flags = excluded.flags, modseq = excluded.modseq');
+      await trx.executeQuery(CompiledQuery.raw(upsert, chunk.flatMap((pl) => [pl.message_id, pl.folder_id, pl.uid, pl.flags, pl.modseq])));
     }
     const tB = performance.now();
     // 4. links of the touched threads

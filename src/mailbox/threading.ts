@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from '../db/schema.ts';
 import { hasReplyPrefix, normalizeSubject } from './subject.ts';
 import { isUs } from './link-rules.ts';
@@ -37,6 +37,10 @@ const REPLY_SUBJECT = String.raw`^\s*(re|aw|sv|vs|fw|fwd|wg|tr|rif|r|antw|回复
 const REPLY_SUBJECT_SQL = `'${REPLY_SUBJECT}'`;
 const REPLY_SUBJECT_RE = new RegExp(REPLY_SUBJECT, 'i');
 const MAX_THREAD_PARTICIPANTS = 200;
+
+/** A thread's participants (t.participants) with those of `ps` (a JSON array of addresses, or null) added, each once, at most MAX_THREAD_PARTICIPANTS. */
+const withParticipants = (ps: RawBuilder<unknown>): RawBuilder<unknown> => sql`CASE WHEN ${ps} IS NULL THEN t.participants ELSE (
+  SELECT COALESCE(array_agg(p), '{}') FROM (SELECT DISTINCT p FROM unnest(t.participants || ARRAY(SELECT jsonb_array_elements_text((${ps})::jsonb))) p LIMIT ${sql.lit(MAX_THREAD_PARTICIPANTS)}) x) END`;
 
 /** Outlook's Thread-Index: the first 22 bytes name the conversation. */
 export function threadIndexKey(value: string | null | undefined): string | null {
@@ -119,8 +123,7 @@ export async function refreshThreadStats(trx: Kysely<Database>, ids: ReadonlyArr
   });
   await sql`
     UPDATE threads t SET
-      participants = CASE WHEN s.ps IS NULL THEN t.participants ELSE (
-        SELECT COALESCE(array_agg(p), '{}') FROM (SELECT DISTINCT p FROM unnest(t.participants || ARRAY(SELECT jsonb_array_elements_text(s.ps::jsonb))) p LIMIT ${MAX_THREAD_PARTICIPANTS}) x) END,
+      participants = ${withParticipants(sql`s.ps`)},
       message_count = s.n, first_message_at = s.first_at, last_message_at = s.last_at, updated_at = now(),
       subject = CASE WHEN t.subject = '' OR (t.subject ~* ${sql.raw(REPLY_SUBJECT_SQL)} AND s.plain_subject IS NOT NULL) THEN COALESCE(s.plain_subject, s.subject, t.subject) ELSE t.subject END,
       normalized_subject = CASE WHEN t.normalized_subject = '' THEN COALESCE(s.nsubject, '') ELSE t.normalized_subject END
@@ -145,7 +148,7 @@ interface ThreadAdd {
   /** The earliest non-empty subject, and the earliest that is no reply or forward. */
   subject: string | null;
   plain: string | null;
-  participants: ReadonlyArray<string>;
+  participants: string[];
 }
 
 /**
@@ -153,9 +156,9 @@ interface ThreadAdd {
  * rules as refreshThreadStats: the earliest plain subject replaces an empty or a reply title) and the
  * participants, without reading the threads' other messages. Right for threads whose stored figures
  * cover all their stored messages (a merge recounts its thread) and which the new messages were not
- * counted in yet. bench:sync (c), 20,000 messages: the
- * recount read every message of each touched thread again, with two regular-expression tests each
- * (0.94 s of PostgreSQL for 45 statements in pg_stat_statements); this reads nothing but the rows it updates.
+ * counted in yet. bench:sync (c), 20,000 messages: the recount read every message of each touched
+ * thread again, with two regular-expression tests each (0.94 s of PostgreSQL for 45 statements in
+ * pg_stat_statements); this reads nothing but the rows it updates.
  */
 async function addThreadStats(trx: Kysely<Database>, adds: ReadonlyMap<number, ThreadAdd>): Promise<void> {
   if (adds.size === 0) return;
@@ -163,8 +166,7 @@ async function addThreadStats(trx: Kysely<Database>, adds: ReadonlyMap<number, T
   const v = [...adds.values()];
   await sql`
     UPDATE threads t SET
-      participants = CASE WHEN v.ps IS NULL THEN t.participants ELSE (
-        SELECT COALESCE(array_agg(p), '{}') FROM (SELECT DISTINCT p FROM unnest(t.participants || ARRAY(SELECT jsonb_array_elements_text(v.ps::jsonb))) p LIMIT ${MAX_THREAD_PARTICIPANTS}) x) END,
+      participants = ${withParticipants(sql`v.ps`)},
       message_count = t.message_count + v.n, first_message_at = LEAST(t.first_message_at, v.first_at), last_message_at = GREATEST(t.last_message_at, v.last_at), updated_at = now(),
       subject = CASE WHEN t.subject = '' OR (t.subject ~* ${sql.raw(REPLY_SUBJECT_SQL)} AND v.plain_subject IS NOT NULL) THEN COALESCE(v.plain_subject, v.subject, t.subject) ELSE t.subject END
     FROM unnest(${sql.val(ids)}::bigint[], ${sql.val(v.map((a) => a.n))}::int[], ${sql.val(v.map((a) => a.first.toISOString()))}::timestamptz[], ${sql.val(v.map((a) => a.last.toISOString()))}::timestamptz[],
@@ -294,7 +296,7 @@ export async function assignThreads(
       const a = adds.get(p.id);
       if (!a) continue;
       adds.delete(p.id);
-      Object.assign(p, { message_count: a.n, first_message_at: a.first, last_message_at: a.last, subject: titleWith(p.subject, a), participants: [...a.participants] });
+      Object.assign(p, { message_count: a.n, first_message_at: a.first, last_message_at: a.last, subject: titleWith(p.subject, a), participants: a.participants });
     }
   }
   await insertPending();
