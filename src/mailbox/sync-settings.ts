@@ -4,7 +4,7 @@ import { DEFAULT_PARSE_TIMEOUT_MS, defaultParseWorkers } from './parse-pool.ts';
 
 /** The `mailbox` section of the config file, with defaults and floors. */
 export interface SyncSettings {
-  /** Messages per fetch-parse-store batch (and per transaction). */
+  /** Messages per body batch of the sync (fetch, parse, fill: one transaction); its header pass takes three times as many a batch (one transaction each). */
   readonly batchSize: number;
   /** Messages larger than this are stored with headers only. */
   readonly maxMessageBytes: number;
