@@ -382,7 +382,7 @@ export async function syncFolder(ctx: FolderSyncContext, folderId: number): Prom
     };
 
     // Body pass: full sources of the queued messages, parsed on the workers, filled in
-    // place (one UPDATE a batch); messages without a Message-ID are stored whole. It runs
+    // place (fillBodies, one transaction a batch); messages without a Message-ID are stored whole. It runs
     // alongside the header pass (the fetches share the connection, the writes take turns),
     // and is also the resume rule: a row still waiting is fetched by the next run.
     const nextJobs = async (): Promise<BodyJob[] | null> => {
@@ -395,7 +395,8 @@ export async function syncFolder(ctx: FolderSyncContext, folderId: number): Prom
         });
       }
     };
-    const loadBodies = async (jobs: BodyJob[], fetched: () => void): Promise<{ fills: BodyFill[]; whole: StoreItem[]; missing: number[]; goneUids: number[]; asked: number }> => {
+    /** A body batch's sources, each sent to a parser as it arrives: done when they are all in (the parses go on). */
+    const fetchBodies = async (jobs: BodyJob[]) => {
       const byUid = new Map(jobs.map((j) => [j.uid, j]));
       // Each source goes to a parser as soon as it arrives, so the workers parse while the rest
       // of the batch is still coming in (parse never rejects: a failure comes back as a parse error).
@@ -411,7 +412,10 @@ export async function syncFolder(ctx: FolderSyncContext, folderId: number): Prom
         const job = byUid.get(m.uid) as BodyJob;
         parsing.set(m.uid, (job.row === null ? parse(raw, internalDate) : parseBody(raw)).then((p) => ({ m, raw, internalDate, p })));
       }
-      fetched();
+      return { jobs, byUid, parsing };
+    };
+    /** The batch once its sources are parsed and its rows stored by the header pass: what storeBodies writes. */
+    const finishBodies = async ({ jobs, byUid, parsing }: Awaited<ReturnType<typeof fetchBodies>>): Promise<{ fills: BodyFill[]; whole: StoreItem[]; missing: number[]; goneUids: number[]; asked: number }> => {
       const got = new Set(parsing.keys());
       const fills: BodyFill[] = [];
       const whole: StoreItem[] = [];
@@ -431,7 +435,7 @@ export async function syncFolder(ctx: FolderSyncContext, folderId: number): Prom
       const gone = missing.filter((j) => !stillThere.includes(j.uid));
       return { fills, whole, missing: gone.map((j) => rowOf.get(j.uid) as number), goneUids: gone.map((j) => j.uid), asked: jobs.length };
     };
-    const storeBodies = async (b: Awaited<ReturnType<typeof loadBodies>>): Promise<void> => {
+    const storeBodies = async (b: Awaited<ReturnType<typeof finishBodies>>): Promise<void> => {
       const fill = async (trx: Transaction<Database>): Promise<number> => {
         const n = await fillBodies(trx, b.fills);
         if (b.missing.length > 0) {
@@ -462,36 +466,25 @@ export async function syncFolder(ctx: FolderSyncContext, folderId: number): Prom
       progress(b.asked);
       await ctx.afterBatch?.(counts.fetched, 'bodies');
     };
-    /** A body batch under way: `fetched` when its sources are all in (or it failed), `result` when they are parsed and their rows stored by the header pass. */
-    const startBodies = (jobs: BodyJob[]): { fetched: Promise<void>; result: ReturnType<typeof loadBodies> } => {
-      let done: () => void = () => undefined;
-      const fetched = new Promise<void>((r) => {
-        done = r;
-      });
-      const result = loadBodies(jobs, done);
-      result.then(done, done);
-      return { fetched, result };
-    };
     const bodyPass = async (): Promise<void> => {
-      let current: ReturnType<typeof startBodies> | null = null;
+      let fetching: ReturnType<typeof fetchBodies> | null = null;
       // the fill of the batch before, under way while this one is fetched and parsed (fills take turns, in order)
       let storing: Promise<void> = Promise.resolve();
       try {
         for (;;) {
-          if (!current) {
+          if (!fetching) {
             const jobs = await nextJobs();
             if (!jobs) break;
-            current = startBodies(jobs);
+            fetching = fetchBodies(jobs);
           }
           // The next batch's FETCH goes as soon as this one's sources are in, and a batch's fill runs while
           // the next ones are fetched and parsed: the parse worker always has sources queued. With fetch,
           // parse and fill one after the other, the worker waited 50-300 ms at every batch, ~30% of its
           // time in bench:sync (c), while the fill (~0.25 s a batch of 500 there) held up the next FETCH.
-          await current.fetched;
-          const next: ReturnType<typeof startBodies> | null = queue.length > 0 && !failed ? startBodies(queue.splice(0, settings.batchSize)) : null;
-          next?.result.catch(() => undefined);
-          const b = await current.result;
-          current = next;
+          const fetched = await fetching;
+          fetching = queue.length > 0 && !failed ? fetchBodies(queue.splice(0, settings.batchSize)) : null;
+          fetching?.catch(() => undefined);
+          const b = await finishBodies(fetched);
           await storing;
           storing = storeBodies(b);
           storing.catch(() => undefined);
