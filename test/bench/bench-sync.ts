@@ -126,8 +126,15 @@ async function main(): Promise<void> {
     }
 
     // (b) imapflow full sources + mailparser, one after the other (measured around each round of (c): see the rounds below).
+    let bCpu = '';
     const bRate = async (): Promise<number> => {
       const t = performance.now();
+      const nodeCpu = process.cpuUsage();
+      const imapBefore = procCpu(imapPids());
+      const imapSeen = new Map(imapBefore);
+      const sampler = setInterval(() => {
+        for (const [pid, v] of procCpu(imapPids())) imapSeen.set(pid, v);
+      }, 500);
       let count = 0;
       const c = await connectImap(target);
       for (const f of ['INBOX', 'Sent']) {
@@ -141,6 +148,10 @@ async function main(): Promise<void> {
         lock.release();
       }
       await c.logout();
+      clearInterval(sampler);
+      const used = process.cpuUsage(nodeCpu);
+      // what (b) costs, beside (c)'s own figures: node's CPU here is mailparser's, imapflow's and V8's helpers'
+      bCpu = `    cpu: node (all threads) ${((used.user + used.system) / 1e6).toFixed(2)} s, Dovecot imap ${cpuDelta(imapBefore, imapSeen).toFixed(2)} s`;
       return count / ((performance.now() - t) / 1000);
     };
     // (c) Rapport's whole initial sync into PostgreSQL, into an empty schema each round
@@ -229,6 +240,7 @@ async function main(): Promise<void> {
       if (!onlyC) {
         bs.push(await bRate());
         console.log(`(b) imapflow sources + mailparser:     ${(bs[r - 1] as number).toFixed(0)} msg/s${rounds > 1 ? ` (before round ${r} of (c))` : ''}`);
+        console.log(bCpu);
       }
       const res = await cRun(r);
       cs.push(res.rate);
@@ -237,6 +249,7 @@ async function main(): Promise<void> {
     if (!onlyC) {
       bs.push(await bRate());
       console.log(`(b) again, after the last (c):         ${(bs[rounds] as number).toFixed(0)} msg/s`);
+      console.log(bCpu);
       const ratios = cs.map((c, i) => (2 * c) / ((bs[i] as number) + (bs[i + 1] as number)));
       const sorted = [...ratios].sort((x, y) => x - y);
       const mid = Math.floor(sorted.length / 2);
