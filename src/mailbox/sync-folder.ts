@@ -90,13 +90,17 @@ const FIRST_BATCH = 64;
  */
 const HEADER_BATCHES = 3;
 
-/** Placements of this folder whose message still waits for its body (BODY_PENDING_SQL), newest first. */
-function waitingBodies(db: Db, folderId: number) {
+/**
+ * Placements of this folder whose message still waits for its body (BODY_PENDING_SQL), newest first: from
+ * the waiting rows (messages_body_pending_idx), each looked up in the folder by (message, folder).
+ */
+export function waitingBodiesQuery(folderId: number) {
   return sql<{ uid: number; id: number; message_id: string; content_hash: string }>`
     SELECT p.uid, m.id, m.message_id, m.content_hash FROM messages m JOIN message_placements p ON p.message_id = m.id
      WHERE m.body_state = 'headers' AND m.parse_error IS NULL AND p.folder_id = ${folderId}
-     ORDER BY p.uid DESC`.execute(db.kysely);
+     ORDER BY p.uid DESC`;
 }
+const waitingBodies = (db: Db, folderId: number) => waitingBodiesQuery(folderId).execute(db.kysely);
 
 /** Which of these messages are already stored with their body, or never get one (over the size limit): no body fetch for them. */
 async function storedWhole(db: Db, parsed: ReadonlyArray<ParsedMessage>): Promise<Set<string>> {

@@ -12,6 +12,7 @@
 // heap profile of what it allocates instead); BENCH_SYNC_THREADS=1 prints the CPU seconds of this process's threads
 // during (c) (main, V8's helpers; the parse workers have ended), user and system time, minor page faults and the
 // main thread's GC pauses by kind; BENCH_SYNC_MARK=1 prints a line as (c) starts (to attach perf or strace) and when each of its batches was stored.
+// BENCH_SYNC_SPLIT=1 runs (c) as a header pass alone (its time and CPU printed) then a resume that fetches the bodies: (c)'s figures cover both.
 // BENCH_SYNC_KEEP=1 keeps the scratch schema (its name is printed) for reading its tables and plans afterwards: drop it by hand.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import inspector from 'node:inspector';
@@ -192,6 +193,15 @@ async function main(): Promise<void> {
       if (process.env.BENCH_SYNC_MARK) console.log('(c) starting');
       const t0 = performance.now();
       const marks: string[] = [];
+      if (process.env.BENCH_SYNC_SPLIT) {
+        // the header pass alone, then the bodies as the next run resumes them (what a stop between the passes costs)
+        const h0 = performance.now();
+        const hCpu = process.cpuUsage();
+        const hPg = procCpu(await backends());
+        await syncAccount(db, { secretKey: KEY, sections: {} }, acc.id, { settings, stopAfterHeaders: true });
+        const used = process.cpuUsage(hCpu);
+        console.log(`    header pass alone: ${((performance.now() - h0) / 1000).toFixed(1)} s, cpu: node ${((used.user + used.system) / 1e6).toFixed(2)} s, PostgreSQL backends ${cpuDelta(hPg, procCpu(await backends())).toFixed(2)} s`);
+      }
       const rep = await syncAccount(db, { secretKey: KEY, sections: {} }, acc.id, {
         settings,
         ...(process.env.BENCH_SYNC_MARK ? { afterBatch: (n: number, pass: string) => void marks.push(`${((performance.now() - t0) / 1000).toFixed(1)}${pass[0]}`) } : {}),
