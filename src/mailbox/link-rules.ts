@@ -52,9 +52,9 @@ export function isUs(address: string, us: ReadonlySet<string>): boolean {
 
 /** acme.com for sales.eu.acme.com, tried from the most specific. */
 export function domainCandidates(domain: string): string[] {
-  const labels = domain.split('.');
   const out: string[] = [];
-  for (let i = 0; i <= labels.length - 2; i++) out.push(labels.slice(i).join('.'));
+  // each suffix that still has a dot in it, found by the positions of the dots
+  for (let at = 0, dot = domain.indexOf('.'); dot >= 0; at = dot + 1, dot = domain.indexOf('.', at)) out.push(domain.slice(at));
   return out;
 }
 

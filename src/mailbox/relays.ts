@@ -14,11 +14,18 @@ const RELAY_DOMAINS: ReadonlyArray<readonly [string, string]> = [
   ['linkedin.com', 'linkedin'], ['fiverr.com', 'fiverr'], ['upwork.com', 'upwork'],
 ];
 
-/** The platform name when the address or domain belongs to a marketplace relay, else null. */
+const RELAY_BY_DOMAIN: ReadonlyMap<string, string> = new Map(RELAY_DOMAINS);
+
+/** The platform name when the address or domain belongs to a marketplace relay (the domain or a parent domain is one), else null. */
 export function relayOf(addressOrDomain: string | null | undefined): string | null {
   if (!addressOrDomain) return null;
   const s = addressOrDomain.toLowerCase();
-  const domain = s.includes('@') ? s.slice(s.lastIndexOf('@') + 1) : s;
-  for (const [d, name] of RELAY_DOMAINS) if (domain === d || domain.endsWith(`.${d}`)) return name;
-  return null;
+  // the domain, then each parent domain (found by the position of each dot: only the strings looked up are made)
+  for (let at = s.lastIndexOf('@') + 1; ; ) {
+    const name = RELAY_BY_DOMAIN.get(s.slice(at));
+    if (name !== undefined) return name;
+    const dot = s.indexOf('.', at);
+    if (dot < 0) return null;
+    at = dot + 1;
+  }
 }
