@@ -14,7 +14,7 @@
 // against 1,691-1,905, and 12.6-13.9 s of node's CPU against 13.9-16.0. Pauses are longer, total work less.
 // V8 flag: TurboFan inlines up to 300 bytes of bytecode a function (the default is 920). Optimized code
 // is compiled twice here, on this thread's isolate and on each worker's, and recompiled after deopts:
-// the compile threads took 2.2-2.8 s of CPU a (c) run, 1.6-1.9 s after, and (c) measured 1,745-2,153
+// the compile threads took 2.2-2.8 s of CPU a (c) run, 1.4-1.8 s after, and (c) measured 1,745-2,153
 // msg/s against 1,564-2,084 (runs taking turns; 100 and --no-turbo-inlining no better than 300; a larger
 // --interrupt-budget, which optimizes less, was slower).
 // npm run rapport / demo and bench:sync pass the same flags.

@@ -100,7 +100,6 @@ export function waitingBodiesQuery(folderId: number) {
      WHERE m.body_state = 'headers' AND m.parse_error IS NULL AND p.folder_id = ${folderId}
      ORDER BY p.uid DESC`;
 }
-const waitingBodies = (db: Db, folderId: number) => waitingBodiesQuery(folderId).execute(db.kysely);
 
 /** Which of these messages are already stored with their body, or never get one (over the size limit): no body fetch for them. */
 async function storedWhole(db: Db, parsed: ReadonlyArray<ParsedMessage>): Promise<Set<string>> {
@@ -261,7 +260,7 @@ export async function syncFolder(ctx: FolderSyncContext, folderId: number): Prom
     const queue: BodyJob[] = [];
     const queuedKeys = new Set<string>();
     const keyOf = (p: ParsedMessage): string => `${p.messageId}\u0000${p.contentHash}`;
-    const waiting = ctx.stopAfterHeaders ? [] : (await waitingBodies(db, folderId)).rows;
+    const waiting = ctx.stopAfterHeaders ? [] : (await waitingBodiesQuery(folderId).execute(db.kysely)).rows;
     for (const r of waiting) {
       const k = `${r.message_id}\u0000${r.content_hash}`;
       if (queuedKeys.has(k)) continue;

@@ -78,6 +78,24 @@ const cpuDelta = (before: Map<number, number>, after: Map<number, number>): numb
   return s;
 };
 
+/**
+ * The CPU of Dovecot's imap processes from now until stop(): an imap process ends with its connection
+ * (before the pass measured returns), so its CPU is sampled while it lives.
+ */
+function dovecotCpu(everyMs: number): { stop(): number } {
+  const before = procCpu(imapPids());
+  const seen = new Map(before);
+  const sampler = setInterval(() => {
+    for (const [pid, v] of procCpu(imapPids())) seen.set(pid, v);
+  }, everyMs);
+  return {
+    stop: () => {
+      clearInterval(sampler);
+      return cpuDelta(before, seen);
+    },
+  };
+}
+
 const HEADER_FIELDS = ['message-id', 'in-reply-to', 'references', 'from', 'to', 'cc', 'subject', 'date', 'list-id', 'auto-submitted', 'thread-index'];
 
 async function main(): Promise<void> {
@@ -131,11 +149,7 @@ async function main(): Promise<void> {
     const bRate = async (): Promise<number> => {
       const t = performance.now();
       const nodeCpu = process.cpuUsage();
-      const imapBefore = procCpu(imapPids());
-      const imapSeen = new Map(imapBefore);
-      const sampler = setInterval(() => {
-        for (const [pid, v] of procCpu(imapPids())) imapSeen.set(pid, v);
-      }, 500);
+      const imap = dovecotCpu(500);
       let count = 0;
       const c = await connectImap(target);
       for (const f of ['INBOX', 'Sent']) {
@@ -149,10 +163,10 @@ async function main(): Promise<void> {
         lock.release();
       }
       await c.logout();
-      clearInterval(sampler);
+      const imapSecs = imap.stop();
       const used = process.cpuUsage(nodeCpu);
       // what (b) costs, beside (c)'s own figures: node's CPU here is mailparser's, imapflow's and V8's helpers'
-      bCpu = `    cpu: node (all threads) ${((used.user + used.system) / 1e6).toFixed(2)} s, Dovecot imap ${cpuDelta(imapBefore, imapSeen).toFixed(2)} s`;
+      bCpu = `    cpu: node (all threads) ${((used.user + used.system) / 1e6).toFixed(2)} s, Dovecot imap ${imapSecs.toFixed(2)} s`;
       return count / ((performance.now() - t) / 1000);
     };
     // (c) Rapport's whole initial sync into PostgreSQL, into an empty schema each round
@@ -178,12 +192,7 @@ async function main(): Promise<void> {
       if (process.env.BENCH_SYNC_THREADS) gcObs.observe({ entryTypes: ['gc'] });
       const nodeCpu = process.cpuUsage();
       const pgBefore = procCpu(await backends());
-      const imapBefore = procCpu(imapPids());
-      // an imap process ends with its connection (before (c) returns): its CPU is sampled while it lives
-      const imapSeen = new Map(imapBefore);
-      const sampler = setInterval(() => {
-        for (const [pid, v] of procCpu(imapPids())) imapSeen.set(pid, v);
-      }, 1000);
+      const imap = dovecotCpu(1000);
       const prof = process.env.BENCH_SYNC_PROF ? new inspector.Session() : null;
       if (prof) {
         prof.connect();
@@ -200,7 +209,7 @@ async function main(): Promise<void> {
         const hPg = procCpu(await backends());
         await syncAccount(db, { secretKey: KEY, sections: {} }, acc.id, { settings, stopAfterHeaders: true });
         const used = process.cpuUsage(hCpu);
-        console.log(`    header pass alone: ${((performance.now() - h0) / 1000).toFixed(1)} s, cpu: node ${((used.user + used.system) / 1e6).toFixed(2)} s, PostgreSQL backends ${cpuDelta(hPg, procCpu(await backends())).toFixed(2)} s`);
+        console.log(`    headers alone (stopAfterHeaders): ${((performance.now() - h0) / 1000).toFixed(1)} s, cpu: node ${((used.user + used.system) / 1e6).toFixed(2)} s, PostgreSQL backends ${cpuDelta(hPg, procCpu(await backends())).toFixed(2)} s`);
       }
       const rep = await syncAccount(db, { secretKey: KEY, sections: {} }, acc.id, {
         settings,
@@ -208,8 +217,7 @@ async function main(): Promise<void> {
       });
       const cSecs = (performance.now() - t0) / 1000;
       if (marks.length > 0) console.log(`    batches stored (s, h = header, b = bodies): ${marks.join(' ')}`);
-      clearInterval(sampler);
-      const imapAfter = imapSeen;
+      const imapSecs = imap.stop();
       const pgAfter = procCpu(await backends());
       const nodeUsed = process.cpuUsage(nodeCpu);
       // the parse workers have ended by now: what is missing from these is theirs
@@ -235,7 +243,7 @@ async function main(): Promise<void> {
       console.log(`(c) rapport initial sync (${settings.parseWorkers} parse worker${settings.parseWorkers === 1 ? '' : 's'}, batch ${settings.batchSize}): ${c.toFixed(0)} msg/s (${stored} messages, ${threads.n} threads, ${threads.linked} linked, ${cSecs.toFixed(1)} s)`);
       const perMsg = (secs: number): string => `${((secs * 1000) / stored).toFixed(2)} ms/msg`;
       const nodeSecs = (nodeUsed.user + nodeUsed.system) / 1e6;
-      console.log(`    cpu: node (all threads) ${nodeSecs.toFixed(2)} s = ${perMsg(nodeSecs)}, PostgreSQL backends ${cpuDelta(pgBefore, pgAfter).toFixed(2)} s = ${perMsg(cpuDelta(pgBefore, pgAfter))}, Dovecot imap ${cpuDelta(imapBefore, imapAfter).toFixed(2)} s; load ${load()}`);
+      console.log(`    cpu: node (all threads) ${nodeSecs.toFixed(2)} s = ${perMsg(nodeSecs)}, PostgreSQL backends ${cpuDelta(pgBefore, pgAfter).toFixed(2)} s = ${perMsg(cpuDelta(pgBefore, pgAfter))}, Dovecot imap ${imapSecs.toFixed(2)} s; load ${load()}`);
       return { rate: c, accountId: acc.id };
     };
 
